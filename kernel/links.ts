@@ -1,0 +1,32 @@
+// Links: veth pairs created directly between two namespaces (never in the root namespace).
+import { ip, ipJson } from './ip.js';
+
+export interface VethEnd {
+  netns: string;
+  name: string;
+}
+
+export async function createVethPair(a: VethEnd, b: VethEnd, mtu?: number): Promise<void> {
+  const args = ['link', 'add', a.name];
+  if (mtu) args.push('mtu', String(mtu));
+  args.push('type', 'veth', 'peer', 'name', b.name, 'netns', b.netns);
+  if (mtu) args.push('mtu', String(mtu));
+  await ip(a.netns, args);
+}
+
+export interface LinkInfo {
+  ifname: string;
+  operstate: string;
+  mtu: number;
+  address?: string;
+  link_netnsid?: number;
+}
+
+export interface AddrInfo {
+  ifname: string;
+  addr_info: { family: 'inet' | 'inet6'; local: string; prefixlen: number; scope: string }[];
+}
+
+export const listLinks = (netns: string): Promise<LinkInfo[]> => ipJson<LinkInfo[]>(netns, ['link', 'show']);
+export const listAddresses = (netns: string): Promise<AddrInfo[]> =>
+  ipJson<AddrInfo[]>(netns, ['address', 'show']);

@@ -1,0 +1,72 @@
+// Human-readable rendering of lab status. Pure.
+import type { LabStatus } from './status.js';
+
+function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const r of rows) {
+    r.forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, c.length);
+    });
+  }
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+function duration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60}s`;
+  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
+}
+
+export function formatStatus(s: LabStatus): string {
+  const out: string[] = [`lab ${s.name}: ${s.phase} since ${s.createdAt}`, ''];
+  const nodeRows = [['NODE', 'ROLE', 'NETNS', 'INTERFACES']];
+  for (const n of s.nodes) {
+    const ifs = n.present
+      ? n.interfaces
+          .filter((i) => i.name !== 'lo' || i.addresses.length > 0)
+          .map(
+            (i) =>
+              `${i.name}(${i.state.toLowerCase()}${i.addresses.length ? ` ${i.addresses.join(',')}` : ''})`,
+          )
+          .join(' ')
+      : 'MISSING';
+    nodeRows.push([n.node, n.role, n.netns, ifs]);
+  }
+  out.push(table(nodeRows), '');
+  const bgpRows = [['ROUTER', 'PEER', 'DESCRIPTION', 'REMOTE AS', 'STATE', 'UP', 'PFX RCVD', 'PFX SENT']];
+  for (const n of s.nodes) {
+    if (n.role !== 'router') continue;
+    if (!n.bgp) {
+      bgpRows.push([n.node, '-', '-', '-', `ERROR ${n.error ?? ''}`.trim(), '-', '-', '-']);
+      continue;
+    }
+    for (const b of n.bgp) {
+      bgpRows.push([
+        n.node,
+        b.peer,
+        b.description ?? '',
+        String(b.remoteAs),
+        b.state,
+        b.state === 'Established' ? duration(b.uptimeMs) : '-',
+        String(b.prefixesReceived),
+        String(b.prefixesSent),
+      ]);
+    }
+  }
+  if (bgpRows.length > 1) out.push(table(bgpRows), '');
+  const down = s.processes.filter((p) => !p.running);
+  out.push(
+    down.length === 0
+      ? `daemons: ${s.processes.length} running`
+      : `daemons: ${s.processes.length - down.length}/${s.processes.length} running; stopped: ${down.map((p) => p.name).join(', ')}`,
+  );
+  return out.join('\n');
+}

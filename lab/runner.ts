@@ -1,0 +1,98 @@
+// `lab up`: realizes a validated topology with network namespaces, veths and FRR.
+// Order: preflight (nothing created) → state file → namespaces → veths → addresses/routes → FRR.
+// Any failure tears down what was created, so a failed `up` leaves nothing behind.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ipBatch } from '../kernel/ip.js';
+import { createVethPair } from '../kernel/links.js';
+import { addNetns, listNetns, setSysctls } from '../kernel/netns.js';
+import { refFor } from '../kernel/processes.js';
+import { LabError } from './errors.js';
+import { checkFrrInstalled, startFrr } from './frr.js';
+import { createState, type LabState, labWorkDir, readState, writeState } from './state.js';
+import { labDown } from './teardown.js';
+import { renderBgpdConf, renderZebraConf } from './topology/frr-config.js';
+import { planLab } from './topology/plan.js';
+import type { Topology } from './topology/types.js';
+
+export interface UpOptions {
+  topologyFile?: string;
+  progress?: (msg: string) => void;
+}
+
+export async function labUp(topology: Topology, opts: UpOptions = {}): Promise<LabState> {
+  const progress = opts.progress ?? (() => {});
+  const plan = planLab(topology);
+
+  // Preflight: refuse before creating anything.
+  if (readState(plan.name)) {
+    throw new LabError(
+      `lab "${plan.name}" is already up (or left by a crash): run \`lab down ${plan.name}\` first`,
+    );
+  }
+  const existing = new Set(await listNetns());
+  const taken = plan.namespaces.filter((n) => existing.has(n.netns)).map((n) => n.netns);
+  if (taken.length > 0) {
+    throw new LabError(
+      `network namespace(s) ${taken.join(', ')} already exist and are not this lab's; remove them or pick another --name`,
+    );
+  }
+  if (plan.routers.length > 0) checkFrrInstalled();
+
+  const workDir = labWorkDir(plan.name);
+  const state: LabState = {
+    version: 1,
+    name: plan.name,
+    topologyFile: opts.topologyFile,
+    phase: 'creating',
+    createdAt: new Date().toISOString(),
+    owner: refFor(process.pid, 'lab up'),
+    workDir,
+    nodes: [],
+    processes: [],
+  };
+  createState(state);
+  try {
+    mkdirSync(workDir, { recursive: true });
+    progress(`creating ${plan.namespaces.length} namespaces`);
+    for (const ns of plan.namespaces) {
+      const runDir = ns.role === 'router' ? join(workDir, ns.node) : undefined;
+      state.nodes.push({ node: ns.node, netns: ns.netns, role: ns.role, runDir });
+      writeState(state); // recorded before it exists
+      await addNetns(ns.netns);
+      await setSysctls(ns.netns, ns.sysctls);
+    }
+    progress(`creating ${plan.veths.length} links`);
+    for (const v of plan.veths) await createVethPair(v.a, v.b, v.mtu);
+    progress('configuring addresses and routes');
+    await Promise.all(plan.namespaces.map((ns) => ipBatch(ns.netns, ns.commands)));
+    if (plan.routers.length > 0) progress(`starting FRR on ${plan.routers.map((r) => r.node).join(', ')}`);
+    await Promise.all(
+      plan.routers.map(async (r) => {
+        const node = topology.nodes.find((n) => n.name === r.node);
+        if (!node) throw new Error(`internal: router ${r.node} not in topology`);
+        const runDir = join(workDir, r.node);
+        const log = join(runDir, 'frr.log');
+        await startFrr(
+          r.netns,
+          runDir,
+          {
+            zebra: renderZebraConf(node, { logFile: log }),
+            bgpd: renderBgpdConf(topology, node, { logFile: log }),
+          },
+          (p) => {
+            state.processes.push(p);
+            writeState(state);
+          },
+        );
+      }),
+    );
+    state.phase = 'up';
+    writeState(state);
+    return state;
+  } catch (e) {
+    progress(`failed (${(e as Error).message}); removing what was created`);
+    await labDown(plan.name).catch(() => {});
+    throw e;
+  }
+}

@@ -1,0 +1,9 @@
+// Values test/global-setup.ts provides to integration tests (`inject('kubeconfig')`).
+import 'vitest';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Admin kubeconfig of the run's shared control plane; '' when not root. */
+    kubeconfig: string;
+  }
+}
