@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runInteractive } from '../kernel/exec.js';
+import { listNetns } from '../kernel/netns.js';
 import { controlPlaneDown, controlPlaneUp, readControlPlane } from './control-plane/index.js';
 import { LabError } from './errors.js';
 import { formatStatus } from './format.js';
@@ -85,7 +86,16 @@ async function main(argv: string[]): Promise<number> {
     case 'down': {
       const name = need(args[0], 'NAME');
       const r = await labDown(name, say);
-      say(r.existed ? `lab ${name} removed` : `lab ${name} is not up; nothing to do`);
+      if (r.existed) say(`lab ${name} removed`);
+      else {
+        const orphans = (await listNetns()).filter((n) => n.startsWith(`${name}-`));
+        say(`lab ${name} is not up; nothing to do`);
+        if (orphans.length > 0) {
+          say(
+            `note: namespaces ${orphans.join(', ')} look like a lab "${name}" but no state file records them; not touched`,
+          );
+        }
+      }
       return 0;
     }
     case 'status': {

@@ -56,6 +56,7 @@ const status: LabStatus = {
       error: 'vtysh: no answer',
     },
   ],
+  links: [{ a: 'tor1:eth2', b: 'node1:eth1', stateA: 'UP', stateB: 'LOWERLAYERDOWN' }],
   processes: [
     { name: 'zebra@demo-tor1', pid: 1, running: true },
     { name: 'bgpd@demo-tor1', pid: 2, running: false },
@@ -67,6 +68,9 @@ describe('lab status output', () => {
   it('lists nodes with their interfaces and marks missing namespaces', () => {
     expect(text).toMatch(/node1 +node +demo-node1 +eth1\(up 198\.18\.1\.1\/31\)/);
     expect(text).toMatch(/node2 +node +demo-node2 +MISSING/);
+  });
+  it('lists links with the state of both ends', () => {
+    expect(text).toMatch(/tor1:eth2 +<-> +node1:eth1 +up\/lowerlayerdown/);
   });
   it('lists BGP sessions with state, uptime and prefix counts', () => {
     expect(text).toMatch(/tor1 +198\.18\.0\.0 +spine +65000 +Established +2m5s +6 +3/);

@@ -41,6 +41,12 @@ export function formatStatus(s: LabStatus): string {
     nodeRows.push([n.node, n.role, n.netns, ifs]);
   }
   out.push(table(nodeRows), '');
+  if (s.links.length > 0) {
+    const linkRows = [['LINK', '', '', 'STATE']];
+    for (const l of s.links)
+      linkRows.push([l.a, '<->', l.b, `${l.stateA.toLowerCase()}/${l.stateB.toLowerCase()}`]);
+    out.push(table(linkRows), '');
+  }
   const bgpRows = [['ROUTER', 'PEER', 'DESCRIPTION', 'REMOTE AS', 'STATE', 'UP', 'PFX RCVD', 'PFX SENT']];
   for (const n of s.nodes) {
     if (n.role !== 'router') continue;

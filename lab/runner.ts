@@ -49,6 +49,10 @@ export async function labUp(topology: Topology, opts: UpOptions = {}): Promise<L
     owner: refFor(process.pid, 'lab up'),
     workDir,
     nodes: [],
+    links: topology.links.map((l) => ({
+      a: `${l.a.node}:${l.a.interface}`,
+      b: `${l.b.node}:${l.b.interface}`,
+    })),
     processes: [],
   };
   createState(state);

@@ -27,6 +27,8 @@ export interface LabState {
   workDir: string;
   /** Namespaces, recorded before they are created. */
   nodes: LabNodeState[];
+  /** Links as `node:interface` pairs, for status. */
+  links: { a: string; b: string }[];
   /** Daemons started for the lab (also found through `ip netns pids` on teardown). */
   processes: ProcessRef[];
 }

@@ -23,11 +23,20 @@ export interface NodeStatus {
   error?: string;
 }
 
+export interface LinkStatus {
+  a: string;
+  b: string;
+  /** Operational state of each end (`UP`, `DOWN`, `MISSING`...). */
+  stateA: string;
+  stateB: string;
+}
+
 export interface LabStatus {
   name: string;
   phase: LabState['phase'];
   createdAt: string;
   nodes: NodeStatus[];
+  links: LinkStatus[];
   processes: { name: string; pid: number; running: boolean }[];
 }
 
@@ -55,11 +64,16 @@ export async function labStatus(name: string): Promise<LabStatus> {
       return s;
     }),
   );
+  const endState = (end: string): string => {
+    const [node, iface] = end.split(':');
+    return nodes.find((n) => n.node === node)?.interfaces.find((i) => i.name === iface)?.state ?? 'MISSING';
+  };
   return {
     name,
     phase: state.phase,
     createdAt: state.createdAt,
     nodes,
+    links: (state.links ?? []).map((l) => ({ ...l, stateA: endState(l.a), stateB: endState(l.b) })),
     processes: state.processes.map((p) => ({ name: p.name ?? '?', pid: p.pid, running: isRunning(p) })),
   };
 }

@@ -7,7 +7,7 @@ import { listNetns, runInNetns } from '../../kernel/netns.js';
 import { isRunning, type ProcessRef } from '../../kernel/processes.js';
 import { labUp } from '../../lab/runner.js';
 import { statePath } from '../../lab/state.js';
-import { labStatus, waitForBgp } from '../../lab/status.js';
+import { labStatus, notEstablished, waitForBgp } from '../../lab/status.js';
 import { labDown } from '../../lab/teardown.js';
 import { parseTopology } from '../../lab/topology/parse.js';
 import { isRoot, labLeftovers, ROOT_REASON, uniqueName } from '../helpers.js';
@@ -78,11 +78,28 @@ describe.skipIf(!isRoot)(`lab two-racks (${ROOT_REASON})`, () => {
     expect(stdout).toMatch(/via 198\.18\.0\.0 dev eth1 proto bgp/);
   });
 
+  it('runs a second copy of the same file at once, isolated, and removes it alone', async () => {
+    const other = uniqueName('t2rb');
+    await labUp(parseTopology(readFileSync(FILE, 'utf8'), { name: other, source: FILE }));
+    try {
+      const s = await waitForBgp(other, 60_000);
+      expect(s.nodes.filter((n) => n.role === 'router').flatMap((n) => n.bgp ?? [])).toHaveLength(4);
+      // Same addresses in both labs, no interference: each lab is its own set of namespaces.
+      await runInNetns(`${other}-node1`, ['ping', '-c', '1', '-W', '2', '198.18.1.0']);
+    } finally {
+      await labDown(other);
+    }
+    expect(await labLeftovers(other)).toEqual([]);
+    expect(notEstablished(await labStatus(name))).toEqual([]);
+  });
+
   it('reports nodes, links and daemons in status', async () => {
     const s = await labStatus(name);
     expect(s.phase).toBe('up');
     expect(s.processes).toHaveLength(6);
     expect(s.processes.every((p) => p.running)).toBe(true);
+    expect(s.links).toContainEqual({ a: 'spine:eth1', b: 'tor1:eth1', stateA: 'UP', stateB: 'UP' });
+    expect(s.links).toHaveLength(6);
     const tor1 = s.nodes.find((n) => n.node === 'tor1');
     expect(tor1?.interfaces.find((i) => i.name === 'eth2')).toMatchObject({
       state: 'UP',
