@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runInteractive } from '../kernel/exec.js';
 import { listNetns } from '../kernel/netns.js';
+import { isRunning } from '../kernel/processes.js';
 import { controlPlaneDown, controlPlaneUp, readControlPlane } from './control-plane/index.js';
 import { LabError } from './errors.js';
 import { formatStatus } from './format.js';
@@ -75,7 +76,15 @@ async function main(argv: string[]): Promise<number> {
       const timeoutS = Number(values.timeout);
       if (!Number.isFinite(timeoutS) || timeoutS <= 0)
         throw new LabError('--timeout: a positive number of seconds');
-      await labUp(topology, { topologyFile: resolve(file as string), progress: say });
+      // Ctrl-C or SIGTERM while coming up: stop between steps and remove what was created.
+      const abort = new AbortController();
+      const onSignal = (sig: NodeJS.Signals) => abort.abort(new LabError(`interrupted by ${sig}`));
+      process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+      try {
+        await labUp(topology, { topologyFile: resolve(file as string), progress: say, signal: abort.signal });
+      } finally {
+        process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+      }
       if (!values['no-wait']) {
         say('waiting for BGP sessions');
         await waitForBgp(topology.name, timeoutS * 1000);
@@ -124,8 +133,11 @@ async function main(argv: string[]): Promise<number> {
       return runInteractive(['vtysh', '--vty_socket', n.runDir, ...tail]);
     }
     case 'list': {
-      for (const s of listStates())
-        process.stdout.write(`${s.name}\t${s.phase}\t${s.nodes.length} nodes\t${s.topologyFile ?? ''}\n`);
+      for (const s of listStates()) {
+        // A lab still "creating" whose `up` process is gone was left by a crash.
+        const phase = s.phase === 'creating' && !isRunning(s.owner) ? 'crashed (run lab down)' : s.phase;
+        process.stdout.write(`${s.name}\t${phase}\t${s.nodes.length} nodes\t${s.topologyFile ?? ''}\n`);
+      }
       return 0;
     }
     case 'validate': {
@@ -170,7 +182,8 @@ async function controlPlane(verb: string | undefined, name: string, crdDir?: str
     case 'status': {
       const s = readControlPlane(name);
       if (!s) throw new LabError(`control plane ${name} is not up`);
-      process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+      const processes = s.processes.map((p) => ({ ...p, running: isRunning(p) }));
+      process.stdout.write(`${JSON.stringify({ ...s, processes }, null, 2)}\n`);
       return 0;
     }
     default:

@@ -2,7 +2,7 @@
 // waits for BGP, and prints the lab's status and the underlay reachability matrix.
 // `npm run demo -- down` removes it. Later issues grow this into the full pod-network demo.
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { repoPath } from '../common/paths.js';
 import { formatStatus } from './format.js';
 import { formatPingMatrix, pingMatrix } from './ping-matrix.js';
 import { labUp } from './runner.js';
@@ -11,7 +11,7 @@ import { labStatus, waitForBgp } from './status.js';
 import { labDown } from './teardown.js';
 import { parseTopology } from './topology/parse.js';
 
-const FILE = fileURLToPath(new URL('./topologies/two-racks.clab.yml', import.meta.url));
+const FILE = repoPath('lab/topologies/two-racks.clab.yml');
 const say = (m: string) => process.stderr.write(`demo: ${m}\n`);
 
 async function main(verb: string | undefined): Promise<number> {

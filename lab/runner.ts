@@ -18,10 +18,13 @@ import type { Topology } from './topology/types.js';
 export interface UpOptions {
   topologyFile?: string;
   progress?: (msg: string) => void;
+  /** Aborting (e.g. on Ctrl-C) stops between steps and removes what was created. */
+  signal?: AbortSignal;
 }
 
 export async function labUp(topology: Topology, opts: UpOptions = {}): Promise<LabState> {
   const progress = opts.progress ?? (() => {});
+  const checkAborted = () => opts.signal?.throwIfAborted();
   const plan = planLab(topology);
 
   // Preflight: refuse before creating anything.
@@ -62,12 +65,15 @@ export async function labUp(topology: Topology, opts: UpOptions = {}): Promise<L
     for (const ns of plan.namespaces) {
       const runDir = ns.role === 'router' ? join(workDir, ns.node) : undefined;
       state.nodes.push({ node: ns.node, netns: ns.netns, role: ns.role, runDir });
+      checkAborted();
       writeState(state); // recorded before it exists
       await addNetns(ns.netns);
       await setSysctls(ns.netns, ns.sysctls);
     }
+    checkAborted();
     progress(`creating ${plan.veths.length} links`);
     for (const v of plan.veths) await createVethPair(v.a, v.b, v.mtu);
+    checkAborted();
     progress('configuring addresses and routes');
     await Promise.all(plan.namespaces.map((ns) => ipBatch(ns.netns, ns.commands)));
     if (plan.routers.length > 0) progress(`starting FRR on ${plan.routers.map((r) => r.node).join(', ')}`);
@@ -91,6 +97,7 @@ export async function labUp(topology: Topology, opts: UpOptions = {}): Promise<L
         );
       }),
     );
+    checkAborted();
     state.phase = 'up';
     writeState(state);
     return state;

@@ -19,7 +19,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 packages=(gobgpd golang-github-osrg-gobgp-dev frr bird2 iproute2 nftables iperf3 iputils-ping
-  containerd runc busybox-static containernetworking-plugins procps psmisc openssl curl ca-certificates)
+  containerd runc busybox-static containernetworking-plugins procps ca-certificates)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

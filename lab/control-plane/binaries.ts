@@ -2,14 +2,12 @@
 // source of the pinned versions and the cache location, for the shell scripts and for us.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { repoPath } from '../../common/paths.js';
 import { LabError } from '../errors.js';
-
-const VERSIONS_FILE = fileURLToPath(new URL('../../scripts/versions.sh', import.meta.url));
 
 /** Reads `KEY="${KEY:-default}"` lines; the environment overrides, as in the shell. */
 export function readVersions(
-  text = readFileSync(VERSIONS_FILE, 'utf8'),
+  text = readFileSync(repoPath('scripts/versions.sh'), 'utf8'),
   env = process.env,
 ): Record<string, string> {
   const out: Record<string, string> = {};

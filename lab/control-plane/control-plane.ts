@@ -7,7 +7,7 @@ import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { repoPath } from '../../common/paths.js';
 import { spawnDaemon } from '../../kernel/exec.js';
 import { isRunning, type ProcessRef, refFor, terminate } from '../../kernel/processes.js';
 import { LabError } from '../errors.js';
@@ -17,7 +17,7 @@ import { renderKubeconfig } from './kubeconfig.js';
 import { freePorts } from './ports.js';
 
 export const CONTROL_PLANE_DIR = process.env.TABBY_CONTROL_PLANE_DIR ?? '/run/tabby/control-plane';
-export const DEFAULT_CRD_DIR = fileURLToPath(new URL('../../deploy/crds', import.meta.url));
+export const DEFAULT_CRD_DIR = repoPath('deploy/crds');
 
 export interface ControlPlaneState {
   version: 1;
@@ -85,7 +85,9 @@ export async function controlPlaneUp(opts: ControlPlaneOptions = {}): Promise<Co
     progress(`starting etcd ${bins.etcdVersion} on 127.0.0.1:${etcdPort}`);
     const etcdUrl = `http://127.0.0.1:${etcdPort}`;
     const peerUrl = `http://127.0.0.1:${peerPort}`;
-    const etcd = await spawnDaemon(
+    await startDaemon(
+      state,
+      'etcd',
       [
         bins.etcd,
         '--name',
@@ -106,16 +108,8 @@ export async function controlPlaneUp(opts: ControlPlaneOptions = {}): Promise<Co
         '--log-level',
         'warn',
       ],
-      { logFile: join(dir, 'etcd.log') },
-    );
-    state.processes.push(refFor(etcd, 'etcd'));
-    save(state);
-    await waitHealthy(
-      'etcd',
       () => probe(`${etcdUrl}/health`),
-      state.processes[0] as ProcessRef,
       30_000,
-      dir,
     );
 
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -127,7 +121,10 @@ export async function controlPlaneUp(opts: ControlPlaneOptions = {}): Promise<Co
     });
 
     progress(`starting kube-apiserver ${bins.k8sVersion} on ${server}`);
-    const api = await spawnDaemon(
+    const caFile = join(dir, 'pki', 'apiserver.crt');
+    await startDaemon(
+      state,
+      'kube-apiserver',
       [
         bins.kubeApiserver,
         `--etcd-servers=${etcdUrl}`,
@@ -145,17 +142,8 @@ export async function controlPlaneUp(opts: ControlPlaneOptions = {}): Promise<Co
         '--allow-privileged=true',
         '--disable-admission-plugins=ServiceAccount',
       ],
-      { logFile: join(dir, 'kube-apiserver.log') },
-    );
-    state.processes.push(refFor(api, 'kube-apiserver'));
-    save(state);
-    const caFile = join(dir, 'pki', 'apiserver.crt');
-    await waitHealthy(
-      'kube-apiserver',
       () => existsSync(caFile) && probe(`${server}/readyz`, readFileSync(caFile)),
-      state.processes[1] as ProcessRef,
       120_000,
-      dir,
     );
     writeFileSync(state.kubeconfig, renderKubeconfig({ server, caFile, token }), { mode: 0o600 });
     const crds = readCrdDir(opts.crdDir ?? DEFAULT_CRD_DIR);
@@ -181,20 +169,25 @@ export async function controlPlaneDown(name = 'default'): Promise<boolean> {
   return true;
 }
 
-async function waitHealthy(
+/** Starts one daemon (recorded in the state file at once), then waits until `ready()` holds. */
+async function startDaemon(
+  state: ControlPlaneState,
   what: string,
-  check: () => boolean | Promise<boolean>,
-  ref: ProcessRef,
+  argv: string[],
+  ready: () => boolean | Promise<boolean>,
   timeoutMs: number,
-  dir: string,
 ): Promise<void> {
+  const log = join(state.dir, `${what}.log`);
+  const ref = refFor(await spawnDaemon(argv, { logFile: log }), what);
+  state.processes.push(ref);
+  save(state);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await check()) return;
-    if (!isRunning(ref)) throw new LabError(`${what} exited at start; see ${join(dir, `${what}.log`)}`);
+    if (await ready()) return;
+    if (!isRunning(ref)) throw new LabError(`${what} exited at start; see ${log}`);
     await sleep(200);
   }
-  throw new LabError(`${what} not ready after ${timeoutMs / 1000} s; see ${join(dir, `${what}.log`)}`);
+  throw new LabError(`${what} not ready after ${timeoutMs / 1000} s; see ${log}`);
 }
 
 /** GET url; true on HTTP 200. */

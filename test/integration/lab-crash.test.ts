@@ -66,4 +66,31 @@ describe.skipIf(!isRoot)(`lab up killed mid-way (${ROOT_REASON})`, () => {
       }
     });
   }
+
+  it('an interrupted up (SIGINT) removes what it created by itself', async () => {
+    const name = uniqueName('intr');
+    names.push(name);
+    const logDir = mkdtempSync(join(tmpdir(), 'tabby-intr-'));
+    try {
+      const pid = await spawnDaemon(
+        [...NODE_TSX, join(ROOT, 'lab/cli.ts'), 'up', FILE, '--name', name, '--no-wait'],
+        {
+          logFile: join(logDir, 'up.log'),
+          cwd: ROOT,
+        },
+      );
+      const runner = refFor(pid, 'lab up');
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline && isRunning(runner) && (readState(name)?.nodes.length ?? 0) < 2)
+        await sleep(5);
+      process.kill(pid, 'SIGINT');
+      while (isRunning(runner)) await sleep(10);
+      const log = readFileSync(join(logDir, 'up.log'), 'utf8');
+      expect(log).toContain('interrupted by SIGINT');
+      expect(log).toContain('removing what was created');
+      expect(await labLeftovers(name)).toEqual([]);
+    } finally {
+      rmSync(logDir, { recursive: true, force: true });
+    }
+  });
 });
