@@ -29,6 +29,11 @@ describe.skipIf(!isRoot)(`lab two-racks (${ROOT_REASON})`, () => {
     for (const n of topology.nodes) expect(now).toContain(`${name}-${n.name}`);
   });
 
+  it('refuses a second up of the same lab, touching nothing', async () => {
+    await expect(labUp(topology)).rejects.toThrow(`lab "${name}" is already up`);
+    expect((await labStatus(name)).phase).toBe('up');
+  });
+
   it('brings every ToR↔spine eBGP session to Established (FRR JSON)', async () => {
     const status = await waitForBgp(name, 60_000);
     const sessions = (node: string) => status.nodes.find((n) => n.node === node)?.bgp ?? [];
