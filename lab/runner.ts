@@ -75,9 +75,9 @@ export async function labUp(topology: Topology, opts: UpOptions = {}): Promise<L
     for (const v of plan.veths) await createVethPair(v.a, v.b, v.mtu);
     checkAborted();
     progress('configuring addresses and routes');
-    await Promise.all(plan.namespaces.map((ns) => ipBatch(ns.netns, ns.commands)));
+    await settleAll(plan.namespaces.map((ns) => ipBatch(ns.netns, ns.commands)));
     if (plan.routers.length > 0) progress(`starting FRR on ${plan.routers.map((r) => r.node).join(', ')}`);
-    await Promise.all(
+    await settleAll(
       plan.routers.map(async (r) => {
         const node = topology.nodes.find((n) => n.name === r.node);
         if (!node) throw new Error(`internal: router ${r.node} not in topology`);
@@ -106,4 +106,14 @@ export async function labUp(topology: Topology, opts: UpOptions = {}): Promise<L
     await labDown(plan.name).catch(() => {});
     throw e;
   }
+}
+
+/**
+ * Waits for every promise, then rejects with the first failure. Unlike Promise.all it never
+ * leaves work running while the caller cleans up (a router still starting its daemons).
+ */
+async function settleAll(work: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(work);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }

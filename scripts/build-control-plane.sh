@@ -25,7 +25,7 @@ minor="${K8S_VERSION#v1.}"; minor="${minor%%.*}"
 staging="v0.${K8S_VERSION#v1.}"
 
 if ! have kube-apiserver || ! have kubectl; then
-  echo "control plane: building kube-apiserver + kubectl $K8S_VERSION (first run: ~15-25 min on 2 cores)"
+  echo "control plane: building kube-apiserver + kubectl $K8S_VERSION (first run: about 5-10 min on 2 cores)"
   mkdir -p "$work/k8s-mod" "$work/bin" && cd "$work/k8s-mod"
   go mod init local/k8sbuild >/dev/null 2>&1
   gomod="$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"

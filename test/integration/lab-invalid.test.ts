@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExecError, run } from '../../kernel/exec.js';
 import { addNetns, deleteNetns, listNetns } from '../../kernel/netns.js';
+import { FRR_DIR } from '../../lab/frr.js';
 import { isRoot, labLeftovers, ROOT_REASON, uniqueName } from '../helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -90,11 +91,16 @@ describe.skipIf(!isRoot)(`lab up refuses bad input and cleans up failed starts (
     await expectNothingCreated(name);
   });
 
-  it('removes everything it created when a router fails to start', async () => {
+  it('removes everything it created when one router fails to start while others run', async () => {
     const name = uniqueName('frrfail');
+    // FRR stand-ins: the real daemons everywhere except tor2, whose zebra dies at start.
     for (const d of ['zebra', 'bgpd']) {
       const p = join(dir, d);
-      writeFileSync(p, '#!/bin/sh\necho "simulated start failure" >&2\nexit 1\n');
+      const fail =
+        d === 'zebra'
+          ? 'case "$(ip netns identify $$)" in *-tor2) echo "simulated start failure" >&2; exit 1;; esac\n'
+          : '';
+      writeFileSync(p, `#!/bin/sh\n${fail}exec ${join(FRR_DIR, d)} "$@"\n`);
       chmodSync(p, 0o755);
     }
     const r = await lab(['up', join(ROOT, 'lab/topologies/two-racks.clab.yml'), '--name', name], {
@@ -102,7 +108,7 @@ describe.skipIf(!isRoot)(`lab up refuses bad input and cleans up failed starts (
       TABBY_FRR_DIR: dir,
     });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/zebra@.* exited at start/);
+    expect(r.stderr).toMatch(/zebra@.*-tor2 exited at start/);
     expect(r.stderr).toContain('removing what was created');
     await expectNothingCreated(name);
   });
