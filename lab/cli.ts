@@ -2,15 +2,13 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runInteractive } from '../kernel/exec.js';
-import { listNetns } from '../kernel/netns.js';
-import { isRunning } from '../kernel/processes.js';
+import { isRunning, listNetns, runInteractive } from '../kernel/index.js';
 import { controlPlaneDown, controlPlaneUp, readControlPlane } from './control-plane/index.js';
 import { LabError } from './errors.js';
 import { formatStatus } from './format.js';
 import { renderContainerlab, writeRendered } from './render.js';
 import { labUp } from './runner.js';
-import { listStates, readState } from './state.js';
+import { type LabNodeState, listStates, readState } from './state.js';
 import { labStatus, waitForBgp } from './status.js';
 import { labDown } from './teardown.js';
 import { parseTopology } from './topology/parse.js';
@@ -113,23 +111,13 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'exec': {
-      const name = need(args[0], 'NAME');
-      const node = need(args[1], 'NODE');
       if (tail.length === 0) throw new LabError('exec: give the command after --');
-      const state = readState(name);
-      if (!state) throw new LabError(`lab "${name}" is not up`);
-      const n = state.nodes.find((x) => x.node === node);
-      if (!n)
-        throw new LabError(
-          `lab "${name}" has no node "${node}" (nodes: ${state.nodes.map((x) => x.node).join(', ')})`,
-        );
+      const n = labNode(need(args[0], 'NAME'), need(args[1], 'NODE'));
       return runInteractive(['ip', 'netns', 'exec', n.netns, ...tail]);
     }
     case 'vtysh': {
-      const name = need(args[0], 'NAME');
-      const router = need(args[1], 'ROUTER');
-      const n = readState(name)?.nodes.find((x) => x.node === router);
-      if (!n?.runDir) throw new LabError(`lab "${name}" has no router "${router}"`);
+      const n = labNode(need(args[0], 'NAME'), need(args[1], 'ROUTER'));
+      if (!n.runDir) throw new LabError(`${n.node} is not a router (no FRR)`);
       return runInteractive(['vtysh', '--vty_socket', n.runDir, ...tail]);
     }
     case 'list': {
@@ -189,6 +177,18 @@ async function controlPlane(verb: string | undefined, name: string, crdDir?: str
     default:
       throw new LabError('control-plane: up, down or status');
   }
+}
+
+/** A node of a lab that is up, or an error naming what exists. */
+function labNode(name: string, node: string): LabNodeState {
+  const state = readState(name);
+  if (!state) throw new LabError(`lab "${name}" is not up`);
+  const n = state.nodes.find((x) => x.node === node);
+  if (!n)
+    throw new LabError(
+      `lab "${name}" has no node "${node}" (nodes: ${state.nodes.map((x) => x.node).join(', ')})`,
+    );
+  return n;
 }
 
 function need(v: string | undefined, what: string): string {

@@ -2,8 +2,7 @@
 import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { run, spawnDaemon } from '../kernel/exec.js';
-import { isRunning, type ProcessRef, refFor } from '../kernel/processes.js';
+import { isRunning, type ProcessRef, refFor, run, spawnDaemon } from '../kernel/index.js';
 import { LabError } from './errors.js';
 
 export const FRR_DIR = process.env.TABBY_FRR_DIR ?? '/usr/lib/frr';

@@ -1,6 +1,6 @@
 // Reachability matrix: ping every target from every source namespace. Used by the demo (and
 // later for the pod×pod matrix).
-import { runInNetns } from '../kernel/netns.js';
+import { runInNetns } from '../kernel/index.js';
 
 export interface PingTarget {
   label: string;

@@ -3,10 +3,7 @@
 // Any failure tears down what was created, so a failed `up` leaves nothing behind.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ipBatch } from '../kernel/ip.js';
-import { createVethPair } from '../kernel/links.js';
-import { addNetns, listNetns, setSysctls } from '../kernel/netns.js';
-import { refFor } from '../kernel/processes.js';
+import { addNetns, createVethPair, ipBatch, listNetns, refFor, setSysctls } from '../kernel/index.js';
 import { LabError } from './errors.js';
 import { checkFrrInstalled, startFrr } from './frr.js';
 import { createState, type LabState, labWorkDir, readState, writeState } from './state.js';
@@ -63,9 +60,9 @@ export async function labUp(topology: Topology, opts: UpOptions = {}): Promise<L
     mkdirSync(workDir, { recursive: true });
     progress(`creating ${plan.namespaces.length} namespaces`);
     for (const ns of plan.namespaces) {
+      checkAborted();
       const runDir = ns.role === 'router' ? join(workDir, ns.node) : undefined;
       state.nodes.push({ node: ns.node, netns: ns.netns, role: ns.role, runDir });
-      checkAborted();
       writeState(state); // recorded before it exists
       await addNetns(ns.netns);
       await setSysctls(ns.netns, ns.sysctls);
@@ -80,8 +77,8 @@ export async function labUp(topology: Topology, opts: UpOptions = {}): Promise<L
     await settleAll(
       plan.routers.map(async (r) => {
         const node = topology.nodes.find((n) => n.name === r.node);
-        if (!node) throw new Error(`internal: router ${r.node} not in topology`);
-        const runDir = join(workDir, r.node);
+        const runDir = state.nodes.find((n) => n.node === r.node)?.runDir;
+        if (!node || !runDir) throw new Error(`internal: router ${r.node} not planned`);
         const log = join(runDir, 'frr.log');
         await startFrr(
           r.netns,

@@ -2,7 +2,7 @@
 // is created, so `lab down` can remove all of it even after the runner crashed mid-way.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ProcessRef } from '../kernel/processes.js';
+import type { ProcessRef } from '../kernel/index.js';
 import { LabError } from './errors.js';
 import type { LabRole } from './topology/types.js';
 

@@ -1,7 +1,12 @@
 // `lab status`: what is there now — namespaces, links, daemons, and routers' BGP sessions.
-import { type AddrInfo, type LinkInfo, listAddresses, listLinks } from '../kernel/links.js';
-import { listNetns } from '../kernel/netns.js';
-import { isRunning } from '../kernel/processes.js';
+import {
+  type AddrInfo,
+  isRunning,
+  type LinkInfo,
+  listAddresses,
+  listLinks,
+  listNetns,
+} from '../kernel/index.js';
 import { LabError } from './errors.js';
 import { type BgpSession, bgpSessions } from './frr.js';
 import { type LabState, readState } from './state.js';
@@ -88,20 +93,36 @@ function interfaces(links: LinkInfo[], addrs: AddrInfo[]): InterfaceStatus[] {
   }));
 }
 
-/** Resolves when every router's every BGP session is Established; rejects after `timeoutMs`. */
+/**
+ * Resolves when every router's every BGP session is Established; rejects after `timeoutMs`.
+ * Polls only the routers' BGP state; the full status is read once, at the end.
+ */
 export async function waitForBgp(name: string, timeoutMs: number): Promise<LabStatus> {
+  const state = readState(name);
+  if (!state) throw new LabError(`lab "${name}" is not up (no state file)`);
+  const routers = state.nodes.filter((n) => n.role === 'router');
   const deadline = Date.now() + timeoutMs;
-  let last: LabStatus | undefined;
+  let pending: string[] = [];
   while (Date.now() < deadline) {
-    last = await labStatus(name);
-    if (notEstablished(last).length === 0) return last;
+    const views = await Promise.all(
+      routers.map(async (n): Promise<Pick<NodeStatus, 'node' | 'role' | 'bgp' | 'error'>> => {
+        try {
+          return { node: n.node, role: n.role, bgp: n.runDir ? await bgpSessions(n.runDir) : undefined };
+        } catch (e) {
+          return { node: n.node, role: n.role, error: (e as Error).message };
+        }
+      }),
+    );
+    pending = notEstablished({ nodes: views });
+    if (pending.length === 0) return labStatus(name);
     await new Promise((r) => setTimeout(r, 500));
   }
-  const pending = last ? notEstablished(last) : [];
   throw new LabError(`BGP sessions not Established after ${timeoutMs / 1000} s: ${pending.join(', ')}`);
 }
 
-export function notEstablished(s: LabStatus): string[] {
+export function notEstablished(s: {
+  nodes: Pick<NodeStatus, 'node' | 'role' | 'bgp' | 'error'>[];
+}): string[] {
   const out: string[] = [];
   for (const n of s.nodes) {
     if (n.role !== 'router') continue;

@@ -2,10 +2,9 @@
 // namespaces, in a fixed order (processes, namespaces and with them their veths, work dir, state).
 // Best effort at each step; every failure is reported at the end.
 import { rmSync } from 'node:fs';
-import { deleteNetns, netnsPids } from '../kernel/netns.js';
-import { refFor, terminate } from '../kernel/processes.js';
+import { deleteNetns, netnsPids, refFor, terminate } from '../kernel/index.js';
 import { LabError } from './errors.js';
-import { type LabState, readState, removeState, writeState } from './state.js';
+import { readState, removeState, writeState } from './state.js';
 
 export interface DownResult {
   /** False when there was no such lab (down is idempotent). */
@@ -44,5 +43,3 @@ export async function labDown(name: string, progress: (msg: string) => void = ()
   removeState(name);
   return { existed: true, namespaces: state.nodes.map((n) => n.netns) };
 }
-
-export type { LabState };

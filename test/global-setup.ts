@@ -2,7 +2,7 @@
 // files, and a check that the run leaves the machine as it found it — the same network
 // namespaces and no daemon left running.
 import type { TestProject } from 'vitest/node';
-import { listNetns } from '../kernel/netns.js';
+import { listNetns } from '../kernel/index.js';
 import { controlPlaneDown, controlPlaneUp } from '../lab/control-plane/index.js';
 import { DAEMONS, liveProcesses } from './helpers.js';
 

@@ -1,7 +1,7 @@
 // Shared helpers for integration tests: root gating, unique names, leftover checks.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { listNetns } from '../kernel/netns.js';
+import { listNetns } from '../kernel/index.js';
 import { labWorkDir, statePath } from '../lab/state.js';
 
 export const isRoot = process.getuid?.() === 0;

@@ -19,9 +19,8 @@ export function bgpNeighbors(topology: Topology, node: LabNode): BgpNeighbor[] {
   for (const iface of node.interfaces) {
     const peer = byName.get(iface.peerNode);
     if (!peer?.asn) continue;
-    const peerIface = peer.interfaces.find((i) => i.name === iface.peerInterface);
     for (const mine of iface.addresses) {
-      const theirs = peerIface?.addresses.find((a) => a.family === mine.family);
+      const theirs = iface.peerAddresses.find((a) => a.family === mine.family);
       if (!theirs) continue;
       out.push({
         family: mine.family,

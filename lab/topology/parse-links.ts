@@ -103,6 +103,7 @@ export function validateLinks(
         peerNode: peer.node,
         peerInterface: peer.interface,
         addresses: self.addresses,
+        peerAddresses: peer.addresses,
         mtu,
       };
       nodes.get(self.node)?.interfaces.push(iface);
@@ -140,12 +141,8 @@ export function resolveGateways(node: LabNode, path: string, issues: Issues): vo
     const explicit = node[key];
     if (explicit === undefined) {
       if (node.role !== 'node') continue;
-      for (const iface of node.interfaces) {
-        const mine = iface.addresses.find((a) => a.family === fam);
-        if (!mine) continue;
-        node[key] = peerAddress(iface, fam);
-        break;
-      }
+      // Servers route through the far end of their first link of that family.
+      node[key] = node.interfaces.flatMap((i) => i.peerAddresses).find((a) => a.family === fam)?.address;
       continue;
     }
     const onLink = node.interfaces.some((i) =>
@@ -154,12 +151,4 @@ export function resolveGateways(node: LabNode, path: string, issues: Issues): vo
     if (!onLink)
       issues.add(`${path}["${label}"]`, `${explicit} is not inside any of the node's link subnets`);
   }
-}
-
-function peerAddress(iface: LabInterface, fam: 4 | 6): string | undefined {
-  const mine = iface.addresses.find((a) => a.family === fam);
-  if (!mine) return undefined;
-  // The peer's address is the other one of the two the link label produced.
-  const [x, y] = pointToPointAddresses(cidrOf(mine));
-  return x.address === mine.address ? y.address : x.address;
 }

@@ -1,6 +1,5 @@
 // Turns a validated topology into the list of things the netns runner creates. Pure.
-import type { IpCommand } from '../../kernel/ip-commands.js';
-import type { VethEnd } from '../../kernel/links.js';
+import type { IpCommand, VethEnd } from '../../kernel/index.js';
 import type { LabRole, Topology } from './types.js';
 
 export interface NetnsPlan {

@@ -28,6 +28,8 @@ export interface LabInterface {
   peerNode: string;
   peerInterface: string;
   addresses: InterfaceAddress[];
+  /** The addresses of the other end of the link. */
+  peerAddresses: InterfaceAddress[];
   mtu?: number;
 }
 

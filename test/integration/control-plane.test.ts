@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CustomObjectsApi, KubeConfig, VersionApi } from '@kubernetes/client-node';
 import { describe, expect, inject, it } from 'vitest';
-import { isRunning } from '../../kernel/processes.js';
+import { isRunning } from '../../kernel/index.js';
 import {
   CONTROL_PLANE_DIR,
   controlPlaneDown,

@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExecError, run } from '../../kernel/exec.js';
-import { addNetns, deleteNetns, listNetns } from '../../kernel/netns.js';
+import { addNetns, deleteNetns, ExecError, listNetns, run } from '../../kernel/index.js';
 import { FRR_DIR } from '../../lab/frr.js';
 import { isRoot, labLeftovers, ROOT_REASON, uniqueName } from '../helpers.js';
 

@@ -3,8 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listNetns, runInNetns } from '../../kernel/netns.js';
-import { isRunning, type ProcessRef } from '../../kernel/processes.js';
+import { isRunning, listNetns, type ProcessRef, runInNetns } from '../../kernel/index.js';
 import { labUp } from '../../lab/runner.js';
 import { statePath } from '../../lab/state.js';
 import { labStatus, notEstablished, waitForBgp } from '../../lab/status.js';
