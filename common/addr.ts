@@ -143,3 +143,27 @@ export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
   const longer = shorter === a ? b : a;
   return cidrContains(shorter, longer.network);
 }
+
+/** Position of `address` inside `c` (0 for the network address). Throws when outside. */
+export function offsetIn(c: Cidr, address: string): bigint {
+  if (!cidrContains(c, address)) throw new AddressError(`${address} is outside ${formatCidr(c)}`);
+  return toBigInt(parseIp(address).address) - toBigInt(c.network);
+}
+
+/** Number of subnets of length `prefixLength` inside `c`. */
+export function subnetCount(c: Cidr, prefixLength: number): bigint {
+  if (prefixLength < c.prefixLength || prefixLength > bitsOf(c.family)) {
+    throw new AddressError(`/${prefixLength} subnets do not fit in ${formatCidr(c)}`);
+  }
+  return 1n << BigInt(prefixLength - c.prefixLength);
+}
+
+/** The `index`-th subnet of length `prefixLength` inside `c`. */
+export function subnetAt(c: Cidr, prefixLength: number, index: bigint | number): Cidr {
+  const i = BigInt(index);
+  if (i < 0n || i >= subnetCount(c, prefixLength)) {
+    throw new AddressError(`subnet ${i} of /${prefixLength} is outside ${formatCidr(c)}`);
+  }
+  const step = 1n << BigInt(bitsOf(c.family) - prefixLength);
+  return { family: c.family, network: fromBigInt(toBigInt(c.network) + i * step, c.family), prefixLength };
+}

@@ -3,7 +3,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiextensionsV1Api, KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import {
+  ApiextensionsV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  loadAllYaml,
+  type V1CustomResourceDefinition,
+} from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { LabError } from '../errors.js';
 
@@ -19,14 +25,17 @@ export function readCrdDir(dir: string): V1CustomResourceDefinition[] {
   }
   const crds: V1CustomResourceDefinition[] = [];
   for (const f of files) {
-    for (const doc of parseAllDocuments(readFileSync(join(dir, f), 'utf8'))) {
-      if (doc.errors.length > 0) throw new LabError(`${join(dir, f)}: ${doc.errors[0]?.message}`);
-      const obj = doc.toJS() as V1CustomResourceDefinition | null;
+    const path = join(dir, f);
+    const text = readFileSync(path, 'utf8');
+    for (const doc of parseAllDocuments(text)) {
+      if (doc.errors.length > 0) throw new LabError(`${path}: ${doc.errors[0]?.message}`);
+    }
+    // client-node's loader maps YAML keys to its model (x-kubernetes-validations →
+    // x_kubernetes_validations); plain parsed objects would lose every such key on the wire.
+    for (const obj of loadAllYaml(text) as (V1CustomResourceDefinition | null)[]) {
       if (!obj) continue;
       if (obj.kind !== 'CustomResourceDefinition') {
-        throw new LabError(
-          `${join(dir, f)}: expected kind CustomResourceDefinition, found ${String(obj.kind)}`,
-        );
+        throw new LabError(`${path}: expected kind CustomResourceDefinition, found ${String(obj.kind)}`);
       }
       crds.push(obj);
     }
@@ -68,6 +77,30 @@ export async function installCrds(
       if (Date.now() > deadline)
         throw new LabError(`CRD ${name} not Established after ${timeoutMs / 1000} s`);
       await sleep(100);
+    }
+  }
+  // Established comes before the resource's storage is ready ("storage is (re)initializing",
+  // HTTP 429): wait until each resource can be listed.
+  const objects = kc.makeApiClient(CustomObjectsApi);
+  for (const body of crds) {
+    const { group, names, versions, scope } = body.spec;
+    const version = versions.find((v) => v.storage)?.name ?? versions[0]?.name ?? 'v1';
+    for (;;) {
+      try {
+        if (scope === 'Namespaced') {
+          await objects.listCustomObjectForAllNamespaces({ group, version, plural: names.plural, limit: 1 });
+        } else {
+          await objects.listClusterCustomObject({ group, version, plural: names.plural, limit: 1 });
+        }
+        break;
+      } catch (e) {
+        if (Date.now() > deadline) {
+          throw new LabError(
+            `CRD ${body.metadata?.name}: objects not listable after ${timeoutMs / 1000} s: ${String(e)}`,
+          );
+        }
+        await sleep(100);
+      }
     }
   }
 }

@@ -1,0 +1,79 @@
+// The one interface tabby uses for cluster state. Two implementations share its semantics:
+// kubernetes.ts (CRDs through the API server) and memory.ts (unit tests).
+import type {
+  BlockAffinitySpec,
+  IPAMBlockSpec,
+  IPAMConfigSpec,
+  IPAMHandleSpec,
+  IPPoolSpec,
+  ObjectMeta,
+  Resource,
+} from './resources.js';
+
+export interface ListResult<S> {
+  items: Resource<S>[];
+  /** Version of the collection at list time: a watch from here misses nothing. */
+  resourceVersion: string;
+}
+
+export interface WatchEvent<S> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: Resource<S>;
+}
+
+export interface WatchOptions {
+  /** Start after this collection version (from `list`); absent starts from now. */
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+}
+
+export interface Watch {
+  /** Ends the watch; no event is delivered after it resolves. */
+  stop(): Promise<void>;
+  /** Resolves when the watch ends, with the error that ended it (undefined after `stop`). */
+  readonly done: Promise<Error | undefined>;
+}
+
+export interface Preconditions {
+  resourceVersion?: string;
+  uid?: string;
+}
+
+/** The object to create: metadata without the store-assigned fields. */
+export interface NewResource<S> {
+  metadata: Pick<ObjectMeta, 'name' | 'labels' | 'annotations'>;
+  spec: S;
+}
+
+/**
+ * One collection of one resource kind. Every write is conditional:
+ * - `create` fails with AlreadyExists when the name is taken;
+ * - `update` requires `metadata.resourceVersion` and fails with Conflict when the stored object
+ *   has moved on (NotFound when it is gone);
+ * - `delete` with preconditions fails with Conflict when they no longer hold.
+ * Returned objects carry the new resourceVersion. Errors are `DatastoreError`s.
+ */
+export interface ResourceStore<S> {
+  readonly kind: string;
+  /** The object, or undefined when there is none. */
+  get(name: string): Promise<Resource<S> | undefined>;
+  /** All objects, or those carrying every label in `labels`. */
+  list(labels?: Record<string, string>): Promise<ListResult<S>>;
+  create(obj: NewResource<S>): Promise<Resource<S>>;
+  update(obj: Resource<S>): Promise<Resource<S>>;
+  /** Throws NotFound when there is nothing to delete. */
+  delete(name: string, preconditions?: Preconditions): Promise<void>;
+  watch(onEvent: (event: WatchEvent<S>) => void, options?: WatchOptions): Promise<Watch>;
+}
+
+export interface Datastore {
+  readonly ipPools: ResourceStore<IPPoolSpec>;
+  readonly ipamBlocks: ResourceStore<IPAMBlockSpec>;
+  readonly blockAffinities: ResourceStore<BlockAffinitySpec>;
+  readonly ipamHandles: ResourceStore<IPAMHandleSpec>;
+  readonly ipamConfigs: ResourceStore<IPAMConfigSpec>;
+  /** Labels of a Kubernetes node; undefined when the node does not exist. */
+  nodeLabels(node: string): Promise<Record<string, string> | undefined>;
+  /** Releases connections and stops watches this store opened. */
+  close(): Promise<void>;
+}

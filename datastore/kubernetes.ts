@@ -1,0 +1,54 @@
+// The Datastore on a Kubernetes API server: tabby's CRDs (deploy/crds) through CustomObjectsApi,
+// node labels through CoreV1Api. Errors are DatastoreErrors (see kubernetes-errors.ts).
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import type { Datastore, ResourceStore, Watch } from './datastore.js';
+import { DatastoreError } from './errors.js';
+import { toDatastoreError } from './kubernetes-errors.js';
+import { KubernetesStore } from './kubernetes-store.js';
+import { type CollectionName, KINDS } from './resources.js';
+
+export interface KubernetesDatastoreOptions {
+  /** Name recorded as the writer in managedFields; default "tabby". */
+  fieldManager?: string;
+}
+
+/** A Datastore on the cluster of `kubeconfig` (a loaded KubeConfig or the path of a kubeconfig file). */
+export function kubernetesDatastore(
+  kubeconfig: KubeConfig | string,
+  options: KubernetesDatastoreOptions = {},
+): Datastore {
+  let kc: KubeConfig;
+  if (typeof kubeconfig === 'string') {
+    kc = new KubeConfig();
+    kc.loadFromFile(kubeconfig);
+  } else {
+    kc = kubeconfig;
+  }
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const core = kc.makeApiClient(CoreV1Api);
+  const watches = new Set<Watch>();
+  const storeOptions = { fieldManager: options.fieldManager ?? 'tabby' };
+  const store = <S>(c: CollectionName): ResourceStore<S> =>
+    new KubernetesStore<S>(KINDS[c].kind, KINDS[c].plural, custom, kc, watches, storeOptions);
+
+  return {
+    ipPools: store('ipPools'),
+    ipamBlocks: store('ipamBlocks'),
+    blockAffinities: store('blockAffinities'),
+    ipamHandles: store('ipamHandles'),
+    ipamConfigs: store('ipamConfigs'),
+    nodeLabels: async (name) => {
+      try {
+        const node = await core.readNode({ name });
+        return { ...(node.metadata?.labels ?? {}) };
+      } catch (e) {
+        const err = toDatastoreError(e, 'get', `Node ${name}`);
+        if (err instanceof DatastoreError && err.reason === 'NotFound') return undefined;
+        throw err;
+      }
+    },
+    close: async () => {
+      await Promise.all([...watches].map((w) => w.stop()));
+    },
+  };
+}

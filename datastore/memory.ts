@@ -1,0 +1,192 @@
+// In-memory Datastore with the Kubernetes store's semantics: one revision counter for all
+// objects, conditional writes (AlreadyExists / Conflict / NotFound), label-filtered lists, and
+// watches that replay from a list's resourceVersion. Objects are copied in and out, so callers
+// can never mutate stored state. For unit tests and benchmarks without an API server.
+import { randomUUID } from 'node:crypto';
+import type {
+  Datastore,
+  ListResult,
+  NewResource,
+  Preconditions,
+  ResourceStore,
+  Watch,
+  WatchEvent,
+  WatchOptions,
+} from './datastore.js';
+import { DatastoreError } from './errors.js';
+import { type CollectionName, KINDS, type Resource } from './resources.js';
+
+export type WriteOp = 'create' | 'update' | 'delete';
+
+/** Called before each write is applied; may throw (fault injection) or write itself (races). */
+export type BeforeWrite = (op: WriteOp, kind: string, name: string) => void | Promise<void>;
+
+interface Shared {
+  revision: number;
+  beforeWrite?: BeforeWrite;
+}
+
+const clone = <T>(v: T): T => structuredClone(v);
+const matches = (labels: Record<string, string> | undefined, want?: Record<string, string>) =>
+  !want || Object.entries(want).every(([k, v]) => labels?.[k] === v);
+
+const HISTORY = 10_000;
+
+class MemoryStore<S> implements ResourceStore<S> {
+  private readonly objects = new Map<string, Resource<S>>();
+  private readonly history: { revision: number; event: WatchEvent<S> }[] = [];
+  private readonly watchers = new Set<(e: WatchEvent<S>) => void>();
+
+  constructor(
+    readonly kind: string,
+    private readonly shared: Shared,
+  ) {}
+
+  async get(name: string): Promise<Resource<S> | undefined> {
+    const obj = this.objects.get(name);
+    return obj && clone(obj);
+  }
+
+  async list(labels?: Record<string, string>): Promise<ListResult<S>> {
+    const items = [...this.objects.values()].filter((o) => matches(o.metadata.labels, labels));
+    items.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+    return { items: clone(items), resourceVersion: String(this.shared.revision) };
+  }
+
+  async create(obj: NewResource<S>): Promise<Resource<S>> {
+    const name = obj.metadata.name;
+    await this.shared.beforeWrite?.('create', this.kind, name);
+    if (this.objects.has(name)) {
+      throw new DatastoreError('AlreadyExists', `${this.kind} ${name} already exists`, 409);
+    }
+    const stored: Resource<S> = {
+      metadata: {
+        ...clone(obj.metadata),
+        uid: randomUUID(),
+        resourceVersion: this.bump(),
+        creationTimestamp: new Date().toISOString(),
+      },
+      spec: clone(obj.spec),
+    };
+    this.objects.set(name, stored);
+    this.emit('ADDED', stored);
+    return clone(stored);
+  }
+
+  async update(obj: Resource<S>): Promise<Resource<S>> {
+    const name = obj.metadata.name;
+    if (!obj.metadata.resourceVersion) {
+      throw new DatastoreError('Invalid', `update of ${this.kind} ${name} without resourceVersion`);
+    }
+    await this.shared.beforeWrite?.('update', this.kind, name);
+    const current = this.objects.get(name);
+    if (!current) throw new DatastoreError('NotFound', `${this.kind} ${name} not found`, 404);
+    if (current.metadata.resourceVersion !== obj.metadata.resourceVersion) {
+      throw new DatastoreError(
+        'Conflict',
+        `${this.kind} ${name} was modified (have ${obj.metadata.resourceVersion}, stored ${current.metadata.resourceVersion})`,
+        409,
+      );
+    }
+    const stored: Resource<S> = {
+      metadata: {
+        ...clone(obj.metadata),
+        uid: current.metadata.uid,
+        creationTimestamp: current.metadata.creationTimestamp,
+        resourceVersion: this.bump(),
+      },
+      spec: clone(obj.spec),
+    };
+    this.objects.set(name, stored);
+    this.emit('MODIFIED', stored);
+    return clone(stored);
+  }
+
+  async delete(name: string, pre: Preconditions = {}): Promise<void> {
+    await this.shared.beforeWrite?.('delete', this.kind, name);
+    const current = this.objects.get(name);
+    if (!current) throw new DatastoreError('NotFound', `${this.kind} ${name} not found`, 404);
+    const stale =
+      (pre.resourceVersion !== undefined && pre.resourceVersion !== current.metadata.resourceVersion) ||
+      (pre.uid !== undefined && pre.uid !== current.metadata.uid);
+    if (stale) throw new DatastoreError('Conflict', `${this.kind} ${name}: precondition failed`, 409);
+    this.objects.delete(name);
+    this.emit('DELETED', { ...current, metadata: { ...current.metadata, resourceVersion: this.bump() } });
+  }
+
+  async watch(onEvent: (e: WatchEvent<S>) => void, options: WatchOptions = {}): Promise<Watch> {
+    let stopped = false;
+    let resolveDone: (e: Error | undefined) => void = () => {};
+    const done = new Promise<Error | undefined>((r) => {
+      resolveDone = r;
+    });
+    const deliver = (e: WatchEvent<S>) => {
+      if (!stopped && matches(e.object.metadata.labels, options.labels)) onEvent(clone(e));
+    };
+    const from = options.resourceVersion === undefined ? undefined : Number(options.resourceVersion);
+    if (from !== undefined) {
+      const oldest = this.history[0]?.revision;
+      if (oldest !== undefined && from < oldest - 1 && this.history.length >= HISTORY) {
+        throw new DatastoreError('Conflict', `resourceVersion ${from} is too old to watch from`, 410);
+      }
+      const backlog = this.history.filter((h) => h.revision > from).map((h) => h.event);
+      queueMicrotask(() => {
+        for (const e of backlog) deliver(e);
+      });
+    }
+    const watcher = (e: WatchEvent<S>) => queueMicrotask(() => deliver(e));
+    this.watchers.add(watcher);
+    return {
+      done,
+      stop: async () => {
+        stopped = true;
+        this.watchers.delete(watcher);
+        resolveDone(undefined);
+      },
+    };
+  }
+
+  private bump(): string {
+    this.shared.revision += 1;
+    return String(this.shared.revision);
+  }
+
+  private emit(type: WatchEvent<S>['type'], object: Resource<S>): void {
+    const event = { type, object: clone(object) };
+    this.history.push({ revision: Number(object.metadata.resourceVersion), event });
+    if (this.history.length > HISTORY) this.history.shift();
+    for (const w of this.watchers) w(event);
+  }
+}
+
+export interface MemoryDatastore extends Datastore {
+  /** Creates, relabels or (with undefined) removes a node. */
+  setNode(name: string, labels: Record<string, string> | undefined): void;
+  /** Installs a hook run before every write (fault injection, forced races). */
+  setBeforeWrite(hook: BeforeWrite | undefined): void;
+}
+
+export function memoryDatastore(nodes: Record<string, Record<string, string>> = {}): MemoryDatastore {
+  const shared: Shared = { revision: 0 };
+  const nodeLabels = new Map(Object.entries(nodes));
+  const store = <S>(k: CollectionName) => new MemoryStore<S>(KINDS[k].kind, shared);
+  return {
+    ipPools: store('ipPools'),
+    ipamBlocks: store('ipamBlocks'),
+    blockAffinities: store('blockAffinities'),
+    ipamHandles: store('ipamHandles'),
+    ipamConfigs: store('ipamConfigs'),
+    nodeLabels: async (name) => {
+      const l = nodeLabels.get(name);
+      return l && { ...l };
+    },
+    setNode: (name, labels) => {
+      if (labels) nodeLabels.set(name, { ...labels });
+      else nodeLabels.delete(name);
+    },
+    setBeforeWrite: (hook) => {
+      shared.beforeWrite = hook;
+    },
+    close: async () => {},
+  };
+}

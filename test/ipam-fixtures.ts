@@ -1,0 +1,82 @@
+// IPAM test helpers shared by integration tests and the benchmark: wiping IPAM state, racing a
+// second writer into a block update, and summarising a burst's results.
+import { cidrsOverlap, parseCidr } from '../common/addr.js';
+import {
+  type Datastore,
+  IPAM_CONFIG_NAME,
+  isDatastoreError,
+  type ResourceStore,
+} from '../datastore/index.js';
+import { type IpamSnapshot, readSnapshot } from '../ipam/index.js';
+
+/**
+ * The part of the cluster's IPAM state a test owns: its pool, the blocks and affinities inside
+ * it, and its nodes' handle indexes. Other test files share the API server and write their own
+ * objects meanwhile; scoping keeps both sides out of each other's way.
+ */
+export interface IpamScope {
+  pool: string;
+  nodes: string[];
+}
+
+export function scopedSnapshot(s: IpamSnapshot, scope: IpamScope): IpamSnapshot {
+  const pool = parseCidr(scope.pool);
+  const inPool = (cidr: string) => cidrsOverlap(pool, parseCidr(cidr));
+  return {
+    pools: s.pools.filter((p) => p.spec.cidr === scope.pool),
+    blocks: s.blocks.filter((b) => inPool(b.spec.cidr)),
+    affinities: s.affinities.filter((a) => inPool(a.spec.cidr)),
+    handles: s.handles.filter((h) => scope.nodes.includes(h.spec.node)),
+  };
+}
+
+/** Deletes the IPAM objects in `scope` (every IPAM object without one), pools and config included. */
+export async function wipeIpam(ds: Datastore, scope?: IpamScope): Promise<void> {
+  const s = await readSnapshot(ds);
+  const mine = scope ? scopedSnapshot(s, scope) : s;
+  const remove = async <S>(store: ResourceStore<S>, names: string[]) =>
+    Promise.all(
+      names.map((n) =>
+        store.delete(n).catch((e: unknown) => {
+          if (!isDatastoreError(e, 'NotFound')) throw e;
+        }),
+      ),
+    );
+  const names = (objs: { metadata: { name: string } }[]) => objs.map((o) => o.metadata.name);
+  await remove(ds.ipamHandles, names(mine.handles));
+  await remove(ds.ipamBlocks, names(mine.blocks));
+  await remove(ds.blockAffinities, names(mine.affinities));
+  await remove(ds.ipPools, names(mine.pools));
+  await remove(ds.ipamConfigs, [IPAM_CONFIG_NAME]);
+}
+
+/**
+ * `ds` with `beforeBlockUpdate` run before each IPAMBlock update (the write still goes out with
+ * the resourceVersion read before the hook: a real lost race when the hook writes the block).
+ */
+export function withBlockUpdateHook(ds: Datastore, beforeBlockUpdate: () => Promise<void>): Datastore {
+  const blocks = ds.ipamBlocks;
+  return {
+    ipPools: ds.ipPools,
+    blockAffinities: ds.blockAffinities,
+    ipamHandles: ds.ipamHandles,
+    ipamConfigs: ds.ipamConfigs,
+    nodeLabels: (n) => ds.nodeLabels(n),
+    close: () => ds.close(),
+    ipamBlocks: {
+      kind: blocks.kind,
+      get: (n) => blocks.get(n),
+      list: (l) => blocks.list(l),
+      create: (o) => blocks.create(o),
+      delete: (n, p) => blocks.delete(n, p),
+      watch: (f, o) => blocks.watch(f, o),
+      update: async (o) => {
+        await beforeBlockUpdate();
+        return blocks.update(o);
+      },
+    },
+  };
+}
+
+/** Addresses given more than once in `addresses`. */
+export const duplicatesIn = (addresses: string[]): number => addresses.length - new Set(addresses).size;
