@@ -11,7 +11,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{bgp,cni,common,datastore,felix,ipam,kernel,lab,proto}/**/*.test.ts'],
+          include: ['{bgp,cni,common,ctl,datastore,felix,ipam,kernel,lab,proto}/**/*.test.ts'],
           environment: 'node',
           sequence: { groupOrder: 0 },
         },

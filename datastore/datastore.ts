@@ -27,6 +27,11 @@ export interface WatchOptions {
   labels?: Record<string, string>;
 }
 
+/**
+ * A running watch. It can end by itself at any time: a Conflict (HTTP 410, "too old resource
+ * version": etcd compacted, or a CRD changed) means the caller must list again and watch from
+ * the new list's resourceVersion. An `onEvent` that throws ends the watch with that error.
+ */
 export interface Watch {
   /** Ends the watch; no event is delivered after it resolves. */
   stop(): Promise<void>;
@@ -60,6 +65,7 @@ export interface ResourceStore<S> {
   /** All objects, or those carrying every label in `labels`. */
   list(labels?: Record<string, string>): Promise<ListResult<S>>;
   create(obj: NewResource<S>): Promise<Resource<S>>;
+  /** Replaces the whole object, metadata included: pass back what `get` returned, modified. */
   update(obj: Resource<S>): Promise<Resource<S>>;
   /** Throws NotFound when there is nothing to delete. */
   delete(name: string, preconditions?: Preconditions): Promise<void>;

@@ -7,7 +7,9 @@ export type DatastoreErrorReason =
   | 'Conflict'
   /** The store refused the object (API server validation). */
   | 'Invalid'
-  /** The store could not be reached or answered with a server error. */
+  /** Credentials or RBAC refuse the call (HTTP 401/403): retrying will not help. */
+  | 'Forbidden'
+  /** The store could not be reached, throttled us, or answered with a server error. */
   | 'Unavailable';
 
 export class DatastoreError extends Error {

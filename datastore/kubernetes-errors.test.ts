@@ -1,7 +1,7 @@
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { DatastoreError } from './errors.js';
-import { reasonFor, statusOf, toDatastoreError } from './kubernetes-errors.js';
+import { mapErrors, reasonFor, statusOf, THROTTLED_ATTEMPTS, toDatastoreError } from './kubernetes-errors.js';
 
 const apiError = (code: number, reason: string, message: string) =>
   new ApiException(
@@ -20,7 +20,8 @@ describe('Kubernetes error mapping', () => {
     expect(reasonFor(410, 'watch')).toBe('Conflict');
     expect(reasonFor(422, 'create')).toBe('Invalid');
     expect(reasonFor(400, 'list')).toBe('Invalid');
-    for (const code of [401, 403, 429, 500, 503]) expect(reasonFor(code, 'list')).toBe('Unavailable');
+    for (const code of [429, 500, 503]) expect(reasonFor(code, 'list')).toBe('Unavailable');
+    for (const code of [401, 403]) expect(reasonFor(code, 'list')).toBe('Forbidden');
   });
 
   it("keeps the API server's message, which names the field", () => {
@@ -54,5 +55,35 @@ describe('Kubernetes error mapping', () => {
     expect(toDatastoreError(bug, 'list', 'IPPool')).toBe(bug);
     const already = new DatastoreError('NotFound', 'gone');
     expect(toDatastoreError(already, 'get', 'IPPool')).toBe(already);
+  });
+});
+
+describe('mapErrors', () => {
+  it('repeats a throttled (429) call, then gives up as Unavailable', async () => {
+    let calls = 0;
+    const flaky = async () => {
+      calls++;
+      if (calls < 3) throw apiError(429, 'TooManyRequests', 'storage is (re)initializing');
+      return 'ok';
+    };
+    expect(await mapErrors('list', 'IPPool', flaky, 1)).toBe('ok');
+    expect(calls).toBe(3);
+    calls = 0;
+    const always = async () => {
+      calls++;
+      throw apiError(429, 'TooManyRequests', 'slow down');
+    };
+    await expect(mapErrors('list', 'IPPool', always, 1)).rejects.toMatchObject({ reason: 'Unavailable' });
+    expect(calls).toBe(THROTTLED_ATTEMPTS);
+  });
+
+  it('does not repeat other failures', async () => {
+    let calls = 0;
+    const denied = async () => {
+      calls++;
+      throw apiError(403, 'Forbidden', 'ippools is forbidden');
+    };
+    await expect(mapErrors('list', 'IPPool', denied, 1)).rejects.toMatchObject({ reason: 'Forbidden' });
+    expect(calls).toBe(1);
   });
 });

@@ -36,8 +36,9 @@ export function reasonFor(code: number, op: Operation, apiReason?: string): Data
   if (code === 409) return op === 'create' || apiReason === 'AlreadyExists' ? 'AlreadyExists' : 'Conflict';
   // 410 Gone: a resourceVersion too old to list or watch from (as memory.ts reports it).
   if (code === 410) return 'Conflict';
-  // 401/403 (credentials, RBAC), 429 (throttled) and 5xx: the store cannot be used right now.
-  if (code === 401 || code === 403 || code === 429 || code >= 500) return 'Unavailable';
+  if (code === 401 || code === 403) return 'Forbidden';
+  // 429 (throttled, or a resource's storage still initialising) and 5xx: not usable right now.
+  if (code === 429 || code >= 500) return 'Unavailable';
   return 'Invalid';
 }
 
@@ -72,11 +73,28 @@ export function toDatastoreError(e: unknown, op: Operation, what: string): unkno
   return e;
 }
 
-/** Runs an API call, rethrowing its failure as a DatastoreError. */
-export async function mapErrors<T>(op: Operation, what: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (e) {
-    throw toDatastoreError(e, op, what);
+/** Attempts for a call the API server refused with 429 (it did not process it: safe to repeat). */
+export const THROTTLED_ATTEMPTS = 5;
+
+/**
+ * Runs an API call, rethrowing its failure as a DatastoreError. A 429 answer (throttling, or a
+ * CRD's storage re-initialising) is retried a few times with backoff first, as client-go does.
+ */
+export async function mapErrors<T>(
+  op: Operation,
+  what: string,
+  call: () => Promise<T>,
+  backoffMs = 50,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (e) {
+      if (statusOf(e)?.code === 429 && attempt < THROTTLED_ATTEMPTS) {
+        await new Promise((r) => setTimeout(r, backoffMs * 2 ** attempt));
+        continue;
+      }
+      throw toDatastoreError(e, op, what);
+    }
   }
 }

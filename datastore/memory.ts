@@ -120,30 +120,38 @@ class MemoryStore<S> implements ResourceStore<S> {
     const done = new Promise<Error | undefined>((r) => {
       resolveDone = r;
     });
-    const deliver = (e: WatchEvent<S>) => {
-      if (!stopped && matches(e.object.metadata.labels, options.labels)) onEvent(clone(e));
+    const end = (error: Error | undefined) => {
+      if (stopped) return;
+      stopped = true;
+      this.watchers.delete(watcher);
+      resolveDone(error);
     };
+    const deliver = (e: WatchEvent<S>) => {
+      if (stopped || !matches(e.object.metadata.labels, options.labels)) return;
+      try {
+        onEvent(clone(e));
+      } catch (error) {
+        end(error instanceof Error ? error : new Error(String(error)));
+      }
+    };
+    const watcher = (e: WatchEvent<S>) => queueMicrotask(() => deliver(e));
     const from = options.resourceVersion === undefined ? undefined : Number(options.resourceVersion);
     if (from !== undefined) {
       const oldest = this.history[0]?.revision;
       if (oldest !== undefined && from < oldest - 1 && this.history.length >= HISTORY) {
-        throw new DatastoreError('Conflict', `resourceVersion ${from} is too old to watch from`, 410);
+        // Like the API server: the watch starts, then ends at once with 410 Gone.
+        queueMicrotask(() =>
+          end(new DatastoreError('Conflict', `resourceVersion ${from} is too old to watch from`, 410)),
+        );
+        return { done, stop: async () => end(undefined) };
       }
       const backlog = this.history.filter((h) => h.revision > from).map((h) => h.event);
       queueMicrotask(() => {
         for (const e of backlog) deliver(e);
       });
     }
-    const watcher = (e: WatchEvent<S>) => queueMicrotask(() => deliver(e));
     this.watchers.add(watcher);
-    return {
-      done,
-      stop: async () => {
-        stopped = true;
-        this.watchers.delete(watcher);
-        resolveDone(undefined);
-      },
-    };
+    return { done, stop: async () => end(undefined) };
   }
 
   private bump(): string {

@@ -1,22 +1,6 @@
 // Human-readable rendering of lab status. Pure.
+import { table } from '../common/table.js';
 import type { LabStatus } from './status.js';
-
-function table(rows: string[][]): string {
-  const widths: number[] = [];
-  for (const r of rows) {
-    r.forEach((c, i) => {
-      widths[i] = Math.max(widths[i] ?? 0, c.length);
-    });
-  }
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
 
 function duration(ms: number): string {
   const s = Math.floor(ms / 1000);
