@@ -16,7 +16,7 @@ describe('address math (IPv4 and IPv6)', () => {
   it('parses and canonicalizes addresses of both families', () => {
     expect(parseIp('198.18.0.1')).toEqual({ family: 4, address: '198.18.0.1' });
     expect(parseIp('2001:0002:0000::0001')).toEqual({ family: 6, address: '2001:2::1' });
-    for (const bad of ['198.18.0', '10.1', '300.1.1.1', 'fe80::1/64', '', 'eth0']) {
+    for (const bad of ['198.18.0', '10.1', '300.1.1.1', 'fe80::1/64', 'fe80::1%eth0', '', 'eth0']) {
       expect(() => parseIp(bad), bad).toThrow(AddressError);
     }
   });

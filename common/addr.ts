@@ -32,6 +32,7 @@ export function parseIp(text: string): { family: IpFamily; address: string } {
   if (typeof text !== 'string' || !ipaddr.isValid(text) || text.includes('/')) {
     throw new AddressError(`"${String(text)}" is not an IP address`);
   }
+  if (text.includes('%')) throw new AddressError(`"${text}" has a zone index; give the address alone`);
   // ipaddr.isValid accepts shorthand like "10.1" and octal-ish forms; insist on the canonical
   // four-part dotted quad for IPv4 so that typos are not silently reinterpreted.
   if (!text.includes(':') && !ipaddr.IPv4.isValidFourPartDecimal(text)) {

@@ -102,7 +102,7 @@ export interface IPAMHandleSpec {
 export interface IPAMConfigSpec {
   /** Never borrow addresses from another node's block. Default false. */
   strictAffinity?: boolean;
-  /** Most blocks one node may claim; 0 means no limit. Default 20. */
+  /** Most blocks of one IP family one node may claim; 0 means no limit. Default 20. */
   maxBlocksPerNode?: number;
   /** Seconds a released address stays unused. Default 30. */
   cooldownSeconds?: number;

@@ -33,13 +33,23 @@ export async function runAssignBatch(
 ): Promise<void> {
   const env = await loadNodeEnv(deps.ds, node);
   const works: { pending: Pending<AssignRequest, AssignResult>; work: Work }[] = [];
+  const stale: string[] = [];
   for (const p of batch) {
     const entry = env.handles?.spec.handles[p.item.handle];
     if (entry) {
-      await existingResult(deps, p.item.handle, entry).then(p.resolve, p.reject);
-    } else {
-      works.push({ pending: p, work: { req: p.item, got: [] } });
+      try {
+        const existing = await existingResult(deps, p.item.handle, entry);
+        if (existing.addresses.length > 0) {
+          p.resolve(existing);
+          continue;
+        }
+        stale.push(p.item.handle); // indexed, but no block holds anything for it: start afresh
+      } catch (e) {
+        p.reject(e);
+        continue;
+      }
     }
+    works.push({ pending: p, work: { req: p.item, got: [] } });
   }
   await allocate(
     deps,
@@ -48,20 +58,26 @@ export async function runAssignBatch(
   );
 
   const ok = works.filter((w) => w.work.error === undefined);
-  await rollback(
-    deps,
-    works.filter((w) => w.work.error !== undefined).flatMap((w) => w.work.got),
-  );
+  const failed = works.filter((w) => w.work.error !== undefined);
   try {
-    await updateHandles(deps.ds, node, handleChanges(ok.map((w) => w.work)), deps.retry);
+    await updateHandles(
+      deps.ds,
+      node,
+      { remove: stale, ...handleChanges(ok.map((w) => w.work)) },
+      deps.retry,
+    );
   } catch (e) {
     await rollback(
       deps,
-      ok.flatMap((w) => w.work.got),
+      works.flatMap((w) => w.work.got),
     );
     for (const w of works) w.pending.reject(e);
     return;
   }
+  await rollback(
+    deps,
+    failed.flatMap((w) => w.work.got),
+  );
   for (const { pending, work } of works) {
     if (work.error !== undefined) pending.reject(work.error);
     else
@@ -122,6 +138,7 @@ async function writePlan(deps: BatchDeps, plan: BatchPlan): Promise<boolean> {
               blockName: name,
               ordinal: g.holding.ordinal,
               sequence: g.holding.attributes.sequence,
+              handle: g.holding.attributes.handle,
               specific: g.specific,
             });
           }
@@ -145,14 +162,23 @@ function handleChanges(works: Work[]): HandleChanges {
   return { add };
 }
 
-/** Frees addresses written for requests that then failed (exact ordinal, handle and sequence). */
+/**
+ * Frees addresses written for requests that then failed (exact ordinal, handle and sequence).
+ * Best effort: what cannot be freed now stays allocated under the failed request's handle, which
+ * the runtime's DEL for that handle (or the leak GC) frees later.
+ */
 async function rollback(deps: BatchDeps, got: Committed[]): Promise<void> {
   const byBlock = new Map<string, Committed[]>();
   for (const g of got) byBlock.set(g.blockName, [...(byBlock.get(g.blockName) ?? []), g]);
-  await Promise.all(
+  await Promise.allSettled(
     [...byBlock].map(([name, gs]) =>
       releaseInBlock(deps, name, (h) =>
-        gs.some((g) => g.ordinal === h.ordinal && g.sequence === h.attributes.sequence),
+        gs.some(
+          (g) =>
+            g.ordinal === h.ordinal &&
+            g.sequence === h.attributes.sequence &&
+            g.handle === h.attributes.handle,
+        ),
       ),
     ),
   );
@@ -160,11 +186,13 @@ async function rollback(deps: BatchDeps, got: Committed[]): Promise<void> {
 
 const publicAddress = ({ family, address, block }: Committed) => ({ family, address, block });
 
-/** The addresses a handle already holds (a retried request gets the same answer). */
+/** The addresses a handle already holds, read fresh (a retried request gets the same answer). */
 async function existingResult(deps: BatchDeps, handle: string, entry: HandleEntry): Promise<AssignResult> {
   const addresses: AssignResult['addresses'] = [];
   for (const cidr of Object.keys(entry.blocks)) {
-    const block = await deps.cache.get(cidrResourceName(cidr));
+    const name = cidrResourceName(cidr);
+    deps.cache.drop(name);
+    const block = await deps.cache.get(name);
     if (!block) continue;
     const family = blockCidr(block.spec).family;
     for (const h of holdings(block.spec)) {

@@ -27,6 +27,7 @@ export interface Committed extends AssignedAddress {
   blockName: string;
   ordinal: number;
   sequence: number;
+  handle: string;
   specific: boolean;
 }
 
@@ -102,7 +103,7 @@ export class BatchPlan {
       if (mine.length === 0) continue;
       unallocate(
         pb.obj.spec,
-        mine.map((g) => g.holding.ordinal),
+        mine.map((g) => g.holding),
       );
       pb.grants = pb.grants.filter((g) => g.work !== w);
     }
@@ -112,6 +113,8 @@ export class BatchPlan {
     const { env, ds } = this.ctx;
     const pool = poolContaining(env.pools, address);
     if (!pool) throw new IpamError('AddressNotInPool', `${address} is in no IPPool`);
+    // An explicitly requested address honours `disabled`, not nodeSelector or maxBlocksPerNode.
+    if (pool.disabled) throw new IpamError('NoPool', `${address}: IPPool ${pool.name} is disabled`);
     const cidr = blockCidrFor(pool, address);
     const name = cidrResourceName(cidr);
     let pb = await this.block(name);
@@ -139,20 +142,11 @@ export class BatchPlan {
 
   private async planFamily(w: Work, family: IpFamily, want: number): Promise<void> {
     const { env } = this.ctx;
-    const poolName = w.req.pools.find((p) =>
-      env.pools.some(
-        (pool) => pool.cidr.family === family && (pool.name === p || formatCidr(pool.cidr) === p),
-      ),
-    );
-    const unknown = w.req.pools.filter(
-      (p) => !env.pools.some((pool) => pool.name === p || formatCidr(pool.cidr) === p),
-    );
-    if (unknown.length > 0) throw new IpamError('NoPool', `no usable IPPool named "${unknown[0]}"`);
-    const pools = eligiblePools(env.pools, family, env.node, env.labels, poolName);
+    const pools = eligiblePools(env.pools, family, env.node, env.labels, namedPools(w, env.pools)[family]);
 
     let left = want - (await this.takeFromAffine(w, pools, want));
-    while (left > 0 && this.mayClaim()) {
-      const claimed = await this.claimIn(pools);
+    while (left > 0) {
+      const claimed = await this.claimIn(pools, family);
       if (!claimed) break;
       left -= this.take(w, claimed, left);
     }
@@ -189,16 +183,34 @@ export class BatchPlan {
     return got.length;
   }
 
-  private mayClaim(): boolean {
-    const { maxBlocksPerNode } = this.ctx.env.settings;
-    return maxBlocksPerNode === 0 || this.ctx.env.affinities.length < maxBlocksPerNode;
+  /** Blocks of `family` the node holds or is claiming (the per-family maxBlocksPerNode count). */
+  private heldBlocks(family: IpFamily): number {
+    return this.ctx.env.affinities.filter(
+      (a) => a.spec.state !== 'pendingDeletion' && parseCidr(a.spec.cidr).family === family,
+    ).length;
   }
 
-  private async claimIn(pools: Pool[]): Promise<PlannedBlock | undefined> {
+  private mayClaim(family: IpFamily): boolean {
+    const { maxBlocksPerNode } = this.ctx.env.settings;
+    return maxBlocksPerNode === 0 || this.heldBlocks(family) < maxBlocksPerNode;
+  }
+
+  /**
+   * Claims a block: the node's own half-done claim first (it already counts against the limit),
+   * else a new one in the first pool that has one, within maxBlocksPerNode.
+   */
+  private async claimIn(pools: Pool[], family: IpFamily): Promise<PlannedBlock | undefined> {
     const { ds, env, cache } = this.ctx;
     const taken = await env.taken();
     for (const pool of pools) {
-      const claimed = await claimBlock(ds, env.node, pool, taken);
+      const unfinished = env.affinities.find(
+        (a) => a.spec.state === 'pending' && poolHoldsBlock(pool, parseCidr(a.spec.cidr)),
+      );
+      if (!unfinished && !this.mayClaim(family)) continue;
+      const claimed = unfinished
+        ? await claimBlock(ds, env.node, pool, taken, parseCidr(unfinished.spec.cidr))
+        : await claimBlock(ds, env.node, pool, taken);
+      if (unfinished) env.affinities = env.affinities.filter((a) => a !== unfinished);
       if (!claimed) continue;
       cache.put(claimed.block);
       taken.add(claimed.block.spec.cidr);
@@ -212,9 +224,9 @@ export class BatchPlan {
     const { env } = this.ctx;
     const names = pools.map((p) => `${p.name} (${formatCidr(p.cidr)})`).join(', ');
     const why: string[] = [];
-    if (!this.mayClaim()) {
+    if (!this.mayClaim(family)) {
       why.push(
-        `node ${env.node} holds ${env.affinities.length} blocks, maxBlocksPerNode is ${env.settings.maxBlocksPerNode}`,
+        `node ${env.node} holds ${this.heldBlocks(family)} IPv${family} blocks, maxBlocksPerNode is ${env.settings.maxBlocksPerNode}`,
       );
     }
     if (env.settings.strictAffinity) why.push('strictAffinity forbids borrowing');
@@ -223,4 +235,31 @@ export class BatchPlan {
       `no free IPv${family} address for node ${env.node} in IPPool ${names}${why.length ? `: ${why.join('; ')}` : ''}`,
     );
   }
+}
+
+/**
+ * The pools a request names, by family. Unknown names fail with NoPool; two pools of one family,
+ * or a pool of a family the request asks no address of, fail with InvalidArgument.
+ */
+export function namedPools(w: Work, pools: Pool[]): Partial<Record<IpFamily, string>> {
+  const out: Partial<Record<IpFamily, string>> = {};
+  for (const [i, name] of w.req.pools.entries()) {
+    const pool = pools.find((p) => p.name === name || formatCidr(p.cidr) === name);
+    if (!pool) throw new IpamError('NoPool', `no usable IPPool named "${name}"`);
+    const family = pool.cidr.family;
+    if (out[family] !== undefined) {
+      throw new IpamError(
+        'InvalidArgument',
+        `pool[${i}]: a second IPv${family} pool (${name}); name at most one per family`,
+      );
+    }
+    if (w.req.need[family] === 0) {
+      throw new IpamError(
+        'InvalidArgument',
+        `pool[${i}]: ${name} is an IPv${family} pool but the request asks for no IPv${family} address`,
+      );
+    }
+    out[family] = pool.name;
+  }
+  return out;
 }

@@ -31,10 +31,10 @@ export async function releaseEmptyBlock(ds: Datastore, seen: IPAMBlock): Promise
   try {
     await ds.ipamBlocks.delete(name, { resourceVersion: seen.metadata.resourceVersion as string });
   } catch (e) {
-    if (isDatastoreError(e, 'Conflict') && marked) {
-      // Somebody allocated meanwhile: the block lives on, affine as before.
-      const current = await ds.blockAffinities.get(name);
-      if (current?.spec.state === 'pendingDeletion') {
+    if (isDatastoreError(e, 'Conflict')) {
+      // Somebody allocated (or borrowed) meanwhile: the block lives on, affine as before.
+      const current = marked && (await ds.blockAffinities.get(name));
+      if (current && current.spec.state === 'pendingDeletion') {
         await ds.blockAffinities
           .update({ ...current, spec: { ...current.spec, state: 'confirmed' } })
           .catch(ignoreNotFound);

@@ -48,12 +48,18 @@ describe('block', () => {
   it('undoes unwritten grants without a cooldown', () => {
     const b = newBlockSpec(parseCidr('10.244.1.0/30'));
     const got = allocateNext(b, 2, attrs('a'), T0, 0);
-    unallocate(
-      b,
-      got.map((h) => h.ordinal),
-    );
+    unallocate(b, got);
     expect(allocatedCount(b)).toBe(0);
     expect(b.free).toEqual([{ ordinal: 0 }, { ordinal: 1 }, { ordinal: 2 }, { ordinal: 3 }]);
     expect(b.attributes).toEqual([]);
+  });
+
+  it('keeps the cooldown of an undone grant', () => {
+    const b = newBlockSpec(parseCidr('10.244.1.0/30'));
+    allocateNext(b, 1, attrs('a'), T0, 0);
+    release(b, () => true, T0);
+    const got = allocateNext(b, 4, attrs('b'), T0, 0); // cooldown 0: takes the released one too
+    unallocate(b, got);
+    expect(availableCount(b, T0, 1000)).toBe(3);
   });
 });

@@ -12,6 +12,8 @@ export interface Holding {
   ordinal: number;
   address: string;
   attributes: AllocationAttributes;
+  /** When just taken from the free list: the release stamp it had (kept if the grant is undone). */
+  releasedAt?: string;
 }
 
 export function newBlockSpec(cidr: Cidr, affinity?: string): IPAMBlockSpec {
@@ -69,7 +71,9 @@ export function allocateNext(
   const keep: IPAMBlockSpec['free'] = [];
   for (const f of spec.free) {
     if (taken.length < count && !coolingDown(f.releasedAt, nowMs, cooldownMs)) {
-      taken.push(record(spec, f.ordinal, attrs));
+      const h = record(spec, f.ordinal, attrs);
+      if (f.releasedAt !== undefined) h.releasedAt = f.releasedAt;
+      taken.push(h);
     } else {
       keep.push(f);
     }
@@ -92,8 +96,11 @@ export function allocateOrdinal(
     return { heldBy: spec.attributes[held] as AllocationAttributes };
   }
   spec.sequence += 1;
+  const entry = spec.free.find((f) => f.ordinal === ordinal);
   spec.free = spec.free.filter((f) => f.ordinal !== ordinal);
-  return { taken: record(spec, ordinal, attrs) };
+  const taken = record(spec, ordinal, attrs);
+  if (entry?.releasedAt !== undefined) taken.releasedAt = entry.releasedAt;
+  return { taken };
 }
 
 /** Everything allocated in the block. */
@@ -146,11 +153,14 @@ export function forgetExpiredCooldowns(spec: IPAMBlockSpec, nowMs: number, coold
 
 /**
  * Undoes grants that were planned but never written: the ordinals go back to the front of the
- * free list, as if never handed out (no cooldown).
+ * free list with the release stamps they had, as if never handed out.
  */
-export function unallocate(spec: IPAMBlockSpec, ordinals: number[]): void {
-  if (ordinals.length === 0) return;
-  for (const o of ordinals) spec.allocations[o] = null;
-  spec.free = [...ordinals.map((ordinal) => ({ ordinal })), ...spec.free];
+export function unallocate(spec: IPAMBlockSpec, grants: Holding[]): void {
+  if (grants.length === 0) return;
+  for (const g of grants) spec.allocations[g.ordinal] = null;
+  const back = grants.map((g) =>
+    g.releasedAt === undefined ? { ordinal: g.ordinal } : { ordinal: g.ordinal, releasedAt: g.releasedAt },
+  );
+  spec.free = [...back, ...spec.free];
   compactAttributes(spec);
 }

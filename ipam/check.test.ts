@@ -49,7 +49,8 @@ describe('ipam check', () => {
     expect(kinds).toEqual([
       'affinity-mismatch',
       'allocation-without-handle',
-      'block-corrupt',
+      'block-corrupt', // free list of the stray block: ordinal 0 neither free nor allocated
+      'block-corrupt', // ... and 1 allocation slot for 64 addresses
       'block-outside-pools',
       'duplicate-affinity',
       'handle-mismatch',

@@ -118,6 +118,12 @@ export function checkIpam(s: IpamSnapshot): CheckReport {
       );
   }
   const blocks = new Map(s.blocks.map((b) => [b.spec.cidr, b]));
+  for (const a of s.affinities.filter((x) => x.spec.state === 'pending' && !blocks.has(x.spec.cidr))) {
+    add(
+      'affinity-mismatch',
+      `node ${a.spec.node} has a pending claim on block ${a.spec.cidr} but no block (half-done, or in progress)`,
+    );
+  }
   for (const a of s.affinities.filter((x) => x.spec.state === 'confirmed')) {
     const block = blocks.get(a.spec.cidr);
     if (!block)
@@ -147,14 +153,27 @@ function checkBlockShape(
   spec: IpamSnapshot['blocks'][number]['spec'],
   add: (kind: ProblemKind, message: string) => void,
 ): void {
-  const free = new Set(spec.free.map((f) => f.ordinal));
+  const where = `block ${spec.cidr}`;
+  const size = Number(cidrSize(parseCidr(spec.cidr)));
+  if (spec.allocations.length !== size) {
+    add('block-corrupt', `${where}: ${spec.allocations.length} allocation slots for ${size} addresses`);
+  }
+  const free = new Set<number>();
+  for (const f of spec.free) {
+    if (!Number.isInteger(f.ordinal) || f.ordinal < 0 || f.ordinal >= size) {
+      add('block-corrupt', `${where}: free ordinal ${f.ordinal} is out of range`);
+    } else if (free.has(f.ordinal)) {
+      add('block-corrupt', `${where}: ordinal ${f.ordinal} is listed free twice (it would be given twice)`);
+    }
+    free.add(f.ordinal);
+  }
   spec.allocations.forEach((index, ordinal) => {
     const isFree = free.has(ordinal);
     if (index === null && !isFree)
-      add('block-corrupt', `block ${spec.cidr}: ordinal ${ordinal} is neither free nor allocated`);
+      add('block-corrupt', `${where}: ordinal ${ordinal} is neither free nor allocated`);
     if (index !== null && isFree)
-      add('block-corrupt', `block ${spec.cidr}: ordinal ${ordinal} is both free and allocated`);
+      add('block-corrupt', `${where}: ordinal ${ordinal} is both free and allocated`);
     if (index !== null && !spec.attributes[index])
-      add('block-corrupt', `block ${spec.cidr}: ordinal ${ordinal} points to missing attributes`);
+      add('block-corrupt', `${where}: ordinal ${ordinal} points to missing attributes`);
   });
 }

@@ -77,18 +77,20 @@ async function tryClaim(ds: Datastore, node: string, cidr: Cidr): Promise<Claime
   }
 
   if (affinity.spec.state !== 'confirmed') {
-    affinity = await withCasRetry(`BlockAffinity ${name}`, async () => {
+    const confirmed = await withCasRetry(`BlockAffinity ${name}`, async () => {
       const current = await ds.blockAffinities.get(name);
-      if (!current) {
-        // Vanished between the phases (an operator deleted it): recreate it confirmed.
-        return ds.blockAffinities.create({
-          metadata: { name, labels: { [NODE_LABEL]: nodeLabelValue(node) } },
-          spec: { node, cidr: cidrText, state: 'confirmed' },
-        });
-      }
+      // Withdrawn meanwhile (the GC gave the still-empty block back): this claim is over.
+      if (!current || current.spec.node !== node || current.spec.state === 'pendingDeletion') return null;
       if (current.spec.state === 'confirmed') return current;
-      return ds.blockAffinities.update({ ...current, spec: { ...current.spec, state: 'confirmed' } });
+      try {
+        return await ds.blockAffinities.update({ ...current, spec: { ...current.spec, state: 'confirmed' } });
+      } catch (e) {
+        if (isDatastoreError(e, 'NotFound')) return null;
+        throw e;
+      }
     });
+    if (!confirmed) return undefined;
+    affinity = confirmed;
   }
   return { block, affinity };
 }

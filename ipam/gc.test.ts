@@ -123,3 +123,48 @@ describe('leak GC', () => {
     expect(checkIpam(await readSnapshot(ds)).ok).toBe(true);
   });
 });
+
+describe('leak GC housekeeping', () => {
+  it('drops an index entry nothing backs only after the grace period and a re-check', async () => {
+    await assign('kept');
+    const index = await ds.ipamHandles.get('node1');
+    index!.spec.handles.orphan = { blocks: { '10.244.99.0/26': 1 } };
+    await ds.ipamHandles.update(index!);
+    const gc = new LeakCollector(ipam, liveness(), { graceMs: GRACE, now: () => clock });
+    expect((await gc.run()).staleHandles).toEqual([]);
+    clock += GRACE;
+    expect((await gc.run()).staleHandles).toEqual(['orphan']);
+    expect(Object.keys((await ds.ipamHandles.get('node1'))?.spec.handles ?? {})).toEqual(['kept']);
+  });
+
+  it('removes a half-done claim after the grace period', async () => {
+    await ds.blockAffinities.create({
+      metadata: { name: '10-244-200-0-26' },
+      spec: { node: 'node1', cidr: '10.244.200.0/26', state: 'pending' },
+    });
+    const gc = new LeakCollector(ipam, liveness(), { graceMs: GRACE, now: () => clock });
+    expect((await gc.run()).staleClaims).toEqual([]);
+    clock += GRACE;
+    expect((await gc.run()).staleClaims).toEqual(['10.244.200.0/26']);
+    expect((await ds.blockAffinities.list()).items).toEqual([]);
+  });
+
+  it('keeps a node’s last block of each family', async () => {
+    await ds.ipPools.create({ metadata: { name: 'v6' }, spec: { cidr: 'fd00:10:244::/56' } });
+    await ipam.assign('d', 'node1', { v4: 1, v6: 1 });
+    await ipam.releaseByHandle('d', 'node1');
+    const gc = new LeakCollector(ipam, liveness(), { graceMs: 0, now: () => clock });
+    expect((await gc.run()).blocksReleased).toEqual([]);
+    expect((await ds.ipamBlocks.list()).items).toHaveLength(2);
+  });
+
+  it('reclaims leaks in a block whose pool was deleted, and reports failures without stopping', async () => {
+    const addr = await assign('stranded');
+    pods.delete('stranded');
+    await ds.ipPools.delete('default');
+    const gc = new LeakCollector(ipam, liveness(), { graceMs: 0, now: () => clock });
+    const report = await gc.run();
+    expect(report.reclaimed).toEqual([{ address: addr, handle: 'stranded', node: 'node1' }]);
+    expect(report.errors).toEqual([]);
+  });
+});

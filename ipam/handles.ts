@@ -11,11 +11,13 @@ export interface HandleChanges {
   add?: { handle: string; block: string; count: number }[];
   /** Addresses lost in one block (count decremented; entries reaching 0 vanish). */
   subtract?: { handle: string; block: string; count: number }[];
-  /** Handles dropped entirely. */
+  /** Handles dropped entirely (applied before `add`). */
   remove?: string[];
 }
 
+/** Applies removals first, then additions and subtractions (so remove + add replaces an entry). */
 export function applyHandleChanges(handles: Record<string, HandleEntry>, changes: HandleChanges): void {
+  for (const handle of changes.remove ?? []) delete handles[handle];
   for (const { handle, block, count } of changes.add ?? []) {
     const entry = handles[handle] ?? { blocks: {} };
     entry.blocks[block] = (entry.blocks[block] ?? 0) + count;
@@ -29,7 +31,6 @@ export function applyHandleChanges(handles: Record<string, HandleEntry>, changes
     else delete entry.blocks[block];
     if (Object.keys(entry.blocks).length === 0) delete handles[handle];
   }
-  for (const handle of changes.remove ?? []) delete handles[handle];
 }
 
 const isEmpty = (c: HandleChanges) => !c.add?.length && !c.subtract?.length && !c.remove?.length;

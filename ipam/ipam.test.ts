@@ -224,3 +224,96 @@ describe('release', () => {
     expect(await ipam.releaseIP(a)).toBeUndefined();
   });
 });
+
+describe('one handle twice in a burst', () => {
+  beforeEach(async () => {
+    await pool('default', { cidr: '10.244.0.0/16' });
+  });
+
+  it('answers duplicate assigns with one allocation', async () => {
+    const [a, b] = await Promise.all([
+      ipam.assign('dup', 'node1', { v4: 1 }),
+      ipam.assign('dup', 'node1', { v4: 1 }),
+    ]);
+    expect(b?.addresses).toEqual(a?.addresses);
+    expect(b?.existing).toBe(true);
+    const held = (await ds.ipamBlocks.list()).items.flatMap((x) => x.spec.attributes.map((at) => at.handle));
+    expect(held).toEqual(['dup']);
+  });
+
+  it('keeps an ADD then DEL of one handle in order', async () => {
+    const [added, released] = await Promise.all([
+      ipam.assign('flash', 'node1', { v4: 1 }),
+      ipam.releaseByHandle('flash', 'node1'),
+    ]);
+    expect(released.released).toEqual(added.addresses.map((a) => a.address));
+    expect((await ds.ipamBlocks.list()).items.flatMap((x) => x.spec.attributes)).toEqual([]);
+  });
+
+  it('allocates afresh for a handle whose index entry has nothing behind it', async () => {
+    const first = await v4('ghost');
+    const block = (await ds.ipamBlocks.list()).items[0];
+    // The block lost the allocation (e.g. rolled back after an index write that timed out).
+    await ds.ipamBlocks.update({
+      ...block!,
+      spec: {
+        ...block!.spec,
+        allocations: block!.spec.allocations.map(() => null),
+        attributes: [],
+        free: block!.spec.allocations.map((_, ordinal) => ({ ordinal })),
+      },
+    });
+    const again = await ipam.assign('ghost', 'node1', { v4: 1 });
+    expect(again.existing).toBe(false);
+    expect(again.addresses).toHaveLength(1);
+    expect(first).toBeDefined();
+    expect((await ds.ipamHandles.get('node1'))?.spec.handles.ghost?.blocks).toEqual({
+      [block!.spec.cidr]: 1,
+    });
+  });
+});
+
+describe('limits and named pools', () => {
+  it('counts maxBlocksPerNode per family', async () => {
+    await pool('v4', { cidr: '10.244.0.0/16' });
+    await pool('v6', { cidr: 'fd00:10:244::/56' });
+    await config({ maxBlocksPerNode: 1 });
+    const r = await ipam.assign('dual', 'node1', { v4: 1, v6: 1 });
+    expect(r.addresses.map((a) => a.family).sort()).toEqual([4, 6]);
+  });
+
+  it('refuses pool names of the wrong family, or two of one family', async () => {
+    await pool('v4', { cidr: '10.244.0.0/16' });
+    await pool('v4b', { cidr: '10.245.0.0/16' });
+    await pool('v6', { cidr: 'fd00:10:244::/56' });
+    const wrong = await rejection(ipam.assign('h', 'node1', { v4: 1, pool: 'v6' }));
+    expect(isIpamError(wrong, 'InvalidArgument')).toBe(true);
+    expect((wrong as Error).message).toMatch(/^pool\[0\]: v6 is an IPv6 pool/);
+    const two = await rejection(ipam.assign('h', 'node1', { v4: 1, pool: ['v4', 'v4b'] }));
+    expect((two as Error).message).toMatch(/^pool\[1\]: a second IPv4 pool/);
+    const named = await ipam.assign('h', 'node1', { v4: 1, pool: '10.245.0.0/16' });
+    expect(cidrContains(parseCidr('10.245.0.0/16'), named.addresses[0]?.address as string)).toBe(true);
+  });
+
+  it('does not give a specific address from a disabled pool', async () => {
+    await pool('off', { cidr: '10.244.0.0/16', disabled: true });
+    const e = await rejection(ipam.assign('s', 'node1', { ip: '10.244.0.5' }));
+    expect((e as Error).message).toBe('10.244.0.5: IPPool off is disabled');
+  });
+
+  it('resumes its own half-done claim instead of leaking it', async () => {
+    await pool('tiny', { cidr: '10.244.0.0/26' }); // a single block
+    await config({ maxBlocksPerNode: 1 });
+    let failOnce = true;
+    ds.setBeforeWrite((op, kind) => {
+      if (failOnce && op === 'create' && kind === 'IPAMBlock') {
+        failOnce = false;
+        throw new DatastoreError('Unavailable', 'API server went away', 503);
+      }
+    });
+    expect(await rejection(v4('first'))).toMatchObject({ reason: 'Unavailable' });
+    expect((await ds.blockAffinities.list()).items.map((a) => a.spec.state)).toEqual(['pending']);
+    expect(cidrContains(parseCidr('10.244.0.0/26'), await v4('second'))).toBe(true);
+    expect((await ds.blockAffinities.list()).items.map((a) => a.spec.state)).toEqual(['confirmed']);
+  });
+});

@@ -1,13 +1,13 @@
 // The IPAM: assign and release addresses by handle for a node. Requests for one node go through
 // one group-commit queue, so a burst becomes a few batches; every write is a compare-and-swap,
 // so several agents (and the GC) can work on the same datastore safely.
-import { parseIp } from '../common/addr.js';
+import { cidrContains, parseCidr, parseIp } from '../common/addr.js';
 import type { Datastore } from '../datastore/datastore.js';
 import { cidrResourceName } from '../datastore/names.js';
-import type { AllocationAttributes } from '../datastore/resources.js';
+import type { AllocationAttributes, IPAMBlock } from '../datastore/resources.js';
 import { runAssignBatch } from './assign-batch.js';
 import { type AssignRequest, assignRequest } from './assign-request.js';
-import { type Holding, ordinalOf } from './block.js';
+import { ordinalOf } from './block.js';
 import { BlockCache } from './block-cache.js';
 import { IpamError } from './errors.js';
 import { GroupCommit, type Pending } from './group-commit.js';
@@ -24,6 +24,16 @@ export interface IpamOptions {
   retry?: RetryPolicy;
   /** Most requests one batch takes (default 256). */
   maxBatch?: number;
+}
+
+export interface ReleaseExpectation {
+  handle?: string;
+  sequence?: number;
+}
+
+export interface ReleasedAddress {
+  address: string;
+  attributes: AllocationAttributes;
 }
 
 type Op = { kind: 'assign'; request: AssignRequest } | { kind: 'release'; handle: string };
@@ -74,51 +84,88 @@ export class Ipam {
    * sequence, by that very allocation): what the GC uses so it never frees a reused address.
    * Returns what was freed, or undefined when the address was free or held by someone else.
    */
-  async releaseIP(
-    address: string,
-    expect: { handle?: string; sequence?: number } = {},
-  ): Promise<{ address: string; attributes: AllocationAttributes } | undefined> {
+  async releaseIP(address: string, expect: ReleaseExpectation = {}): Promise<ReleasedAddress | undefined> {
     let ip: string;
     try {
       ip = parseIp(address).address;
     } catch (e) {
       throw new IpamError('InvalidArgument', `address: ${(e as Error).message}`);
     }
-    const pools = usablePools((await this.ds.ipPools.list()).items);
-    const pool = poolContaining(pools, ip);
-    if (!pool) throw new IpamError('AddressNotInPool', `${ip} is in no IPPool`);
-    const name = cidrResourceName(blockCidrFor(pool, ip));
-    const matches = (h: Holding, ordinal: number) =>
-      h.ordinal === ordinal &&
-      (expect.handle === undefined || h.attributes.handle === expect.handle) &&
-      (expect.sequence === undefined || h.attributes.sequence === expect.sequence);
-    let freed: Holding[] = [];
-    const block = await this.cache.get(name);
-    if (block) {
-      const ordinal = ordinalOf(block.spec, ip);
-      freed = await releaseInBlock(this.deps, name, (h) => matches(h, ordinal));
-    }
+    const block = await this.blockHolding(ip);
+    if (!block) return undefined;
+    return this.releaseAllocation(block.metadata.name, ordinalOf(block.spec, ip), expect);
+  }
+
+  /** Frees ordinal `ordinal` of block `blockName` if it matches `expect` (see releaseIP). */
+  async releaseAllocation(
+    blockName: string,
+    ordinal: number,
+    expect: ReleaseExpectation = {},
+  ): Promise<ReleasedAddress | undefined> {
+    const { freed, cidr: block } = await releaseInBlock(
+      this.deps,
+      blockName,
+      (h) =>
+        h.ordinal === ordinal &&
+        (expect.handle === undefined || h.attributes.handle === expect.handle) &&
+        (expect.sequence === undefined || h.attributes.sequence === expect.sequence),
+    );
     const h = freed[0];
-    if (!h) return undefined;
+    if (!h || !block) return undefined;
     if (h.attributes.node) {
       await updateHandles(
         this.ds,
         h.attributes.node,
-        { subtract: [{ handle: h.attributes.handle, block: block?.spec.cidr as string, count: 1 }] },
+        { subtract: [{ handle: h.attributes.handle, block, count: 1 }] },
         this.deps.retry,
       );
     }
     return { address: h.address, attributes: h.attributes };
   }
 
-  private async runBatch(node: string, batch: Pending<Op, AssignResult | ReleaseResult>[]): Promise<void> {
-    const releases: Pending<string, ReleaseResult>[] = [];
-    const assigns: Pending<AssignRequest, AssignResult>[] = [];
-    for (const p of batch) {
-      if (p.item.kind === 'release') releases.push({ ...p, item: p.item.handle });
-      else assigns.push({ ...p, item: p.item.request });
-    }
-    if (releases.length > 0) await runReleaseBatch(this.deps, node, releases);
-    if (assigns.length > 0) await runAssignBatch(this.deps, node, assigns);
+  /** The block holding `ip`: by its pool's block size, else (pool deleted) by a search. */
+  private async blockHolding(ip: string): Promise<IPAMBlock | undefined> {
+    const pool = poolContaining(usablePools((await this.ds.ipPools.list()).items), ip);
+    if (pool) return this.cache.get(cidrResourceName(blockCidrFor(pool, ip)));
+    const { items } = await this.ds.ipamBlocks.list();
+    return items.find((b) => cidrContains(parseCidr(b.spec.cidr), ip));
   }
+
+  /**
+   * Runs one node's batch. Releases go before assigns, so the batch is cut wherever a handle
+   * comes up a second time: an ADD then DEL (or two ADDs) of one handle keep their order.
+   */
+  private async runBatch(node: string, batch: Pending<Op, AssignResult | ReleaseResult>[]): Promise<void> {
+    for (const segment of segmentByHandle(batch)) {
+      const releases: Pending<string, ReleaseResult>[] = [];
+      const assigns: Pending<AssignRequest, AssignResult>[] = [];
+      for (const p of segment) {
+        if (p.item.kind === 'release') releases.push({ ...p, item: p.item.handle });
+        else assigns.push({ ...p, item: p.item.request });
+      }
+      if (releases.length > 0) await runReleaseBatch(this.deps, node, releases);
+      if (assigns.length > 0) await runAssignBatch(this.deps, node, assigns);
+    }
+  }
+}
+
+const handleOf = (op: Op) => (op.kind === 'release' ? op.handle : op.request.handle);
+
+/** Consecutive runs of `batch` in which no handle appears twice. */
+function segmentByHandle<T extends { item: Op }>(batch: T[]): T[][] {
+  const segments: T[][] = [];
+  let current: T[] = [];
+  let seen = new Set<string>();
+  for (const p of batch) {
+    const h = handleOf(p.item);
+    if (seen.has(h)) {
+      segments.push(current);
+      current = [];
+      seen = new Set();
+    }
+    seen.add(h);
+    current.push(p);
+  }
+  if (current.length > 0) segments.push(current);
+  return segments;
 }

@@ -35,7 +35,7 @@ export async function runReleaseBatch(
     const released = new Map<string, string[]>();
     await Promise.all(
       [...names].map(async (name) => {
-        const freed = await releaseInBlock(deps, name, (h) => handles.has(h.attributes.handle));
+        const { freed } = await releaseInBlock(deps, name, (h) => handles.has(h.attributes.handle));
         for (const h of freed)
           released.set(h.attributes.handle, [...(released.get(h.attributes.handle) ?? []), h.address]);
       }),

@@ -1,6 +1,6 @@
-// Freeing addresses in one block with a compare-and-swap loop: re-read on conflict and free
-// again whatever still matches (a release is idempotent).
-
+// Freeing addresses in one block with a compare-and-swap loop. The block is always read fresh:
+// a cached copy that matches nothing would never be written, so its staleness would never show.
+// A release is idempotent: what no longer matches is simply not freed.
 import type { Datastore } from '../datastore/datastore.js';
 import { isDatastoreError } from '../datastore/errors.js';
 import { type Holding, release } from './block.js';
@@ -14,27 +14,35 @@ export interface ReleaseDeps {
   retry?: RetryPolicy;
 }
 
+export interface Released {
+  freed: Holding[];
+  /** CIDR of the block (undefined when it does not exist). */
+  cidr?: string;
+}
+
 /** Frees the allocations of block `name` that `match` accepts; returns them. */
 export async function releaseInBlock(
   deps: ReleaseDeps,
   name: string,
   match: (h: Holding) => boolean,
-): Promise<Holding[]> {
+): Promise<Released> {
   return withCasRetry(
     `IPAMBlock ${name}`,
     async () => {
+      deps.cache.drop(name);
       const block = await deps.cache.get(name);
-      if (!block) return [];
+      if (!block) return { freed: [] };
+      const cidr = block.spec.cidr;
       const freed = release(block.spec, match, deps.now());
-      if (freed.length === 0) return freed;
+      if (freed.length === 0) return { freed, cidr };
       try {
         deps.cache.put(await deps.ds.ipamBlocks.update(block));
       } catch (e) {
         deps.cache.drop(name);
-        if (isDatastoreError(e, 'NotFound')) return [];
+        if (isDatastoreError(e, 'NotFound')) return { freed: [] };
         throw e;
       }
-      return freed;
+      return { freed, cidr };
     },
     deps.retry ?? DEFAULT_RETRY,
   );
