@@ -1,7 +1,7 @@
 // A Datastore that counts the writes (create, update, delete) passed to another one, for the
 // IPAM benchmark's "API writes per allocation". Every call that reaches the inner store counts,
 // whether it succeeds or not; `conflicts` counts those refused for a lost race.
-import type { Datastore, ResourceStore } from './datastore.js';
+import { collections, type Datastore, type ResourceStore } from './datastore.js';
 import { isDatastoreError } from './errors.js';
 import type { CollectionName } from './resources.js';
 
@@ -62,13 +62,7 @@ export function countingDatastore(inner: Datastore): CountingDatastore {
     delete: (name, pre) => counted('deletes', () => store.delete(name, pre)),
   });
 
-  const stores = {
-    ipPools: wrap(inner.ipPools),
-    ipamBlocks: wrap(inner.ipamBlocks),
-    blockAffinities: wrap(inner.blockAffinities),
-    ipamHandles: wrap(inner.ipamHandles),
-    ipamConfigs: wrap(inner.ipamConfigs),
-  } satisfies Record<CollectionName, unknown>;
+  const stores = collections(<S>(name: CollectionName) => wrap(inner[name] as ResourceStore<S>));
 
   return {
     ...stores,

@@ -2,6 +2,7 @@
 // kubernetes.ts (CRDs through the API server) and memory.ts (unit tests).
 import type {
   BlockAffinitySpec,
+  CollectionName,
   IPAMBlockSpec,
   IPAMConfigSpec,
   IPAMHandleSpec,
@@ -72,12 +73,27 @@ export interface ResourceStore<S> {
   watch(onEvent: (event: WatchEvent<S>) => void, options?: WatchOptions): Promise<Watch>;
 }
 
-export interface Datastore {
+/** One store per resource kind. */
+export interface Collections {
   readonly ipPools: ResourceStore<IPPoolSpec>;
   readonly ipamBlocks: ResourceStore<IPAMBlockSpec>;
   readonly blockAffinities: ResourceStore<BlockAffinitySpec>;
   readonly ipamHandles: ResourceStore<IPAMHandleSpec>;
   readonly ipamConfigs: ResourceStore<IPAMConfigSpec>;
+}
+
+/** Builds every collection with `make` (each implementation supplies its store). */
+export function collections(make: <S>(name: CollectionName) => ResourceStore<S>): Collections {
+  return {
+    ipPools: make('ipPools'),
+    ipamBlocks: make('ipamBlocks'),
+    blockAffinities: make('blockAffinities'),
+    ipamHandles: make('ipamHandles'),
+    ipamConfigs: make('ipamConfigs'),
+  };
+}
+
+export interface Datastore extends Collections {
   /** Labels of a Kubernetes node; undefined when the node does not exist. */
   nodeLabels(node: string): Promise<Record<string, string> | undefined>;
   /** Releases connections and stops watches this store opened. */

@@ -11,8 +11,8 @@ import type {
   WatchEvent,
   WatchOptions,
 } from './datastore.js';
-import { DatastoreError } from './errors.js';
-import { mapErrors, toDatastoreError } from './kubernetes-errors.js';
+import { DatastoreError, isDatastoreError } from './errors.js';
+import { mapErrors } from './kubernetes-errors.js';
 import { type KubeList, type KubeObject, labelSelector, toBody, toResource } from './kubernetes-objects.js';
 import { openWatch } from './kubernetes-watch.js';
 import { GROUP, type Resource, VERSION } from './resources.js';
@@ -38,12 +38,13 @@ export class KubernetesStore<S> implements ResourceStore<S> {
 
   async get(name: string): Promise<Resource<S> | undefined> {
     try {
-      const raw = (await this.api.getClusterCustomObject({ ...this.ref, name })) as KubeObject;
-      return toResource<S>(raw);
+      const raw = await mapErrors('get', `${this.kind} ${name}`, () =>
+        this.api.getClusterCustomObject({ ...this.ref, name }),
+      );
+      return toResource<S>(raw as KubeObject);
     } catch (e) {
-      const err = toDatastoreError(e, 'get', `${this.kind} ${name}`);
-      if (err instanceof DatastoreError && err.reason === 'NotFound') return undefined;
-      throw err;
+      if (isDatastoreError(e, 'NotFound')) return undefined;
+      throw e;
     }
   }
 

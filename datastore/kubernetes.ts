@@ -1,8 +1,9 @@
 // The Datastore on a Kubernetes API server: tabby's CRDs (deploy/crds) through CustomObjectsApi,
 // node labels through CoreV1Api. Errors are DatastoreErrors (see kubernetes-errors.ts).
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import type { Datastore, ResourceStore, Watch } from './datastore.js';
+import { collections, type Datastore, type ResourceStore, type Watch } from './datastore.js';
 import { DatastoreError } from './errors.js';
+import { keepAliveClients } from './kubernetes-client.js';
 import { toDatastoreError } from './kubernetes-errors.js';
 import { KubernetesStore } from './kubernetes-store.js';
 import { type CollectionName, KINDS } from './resources.js';
@@ -24,19 +25,16 @@ export function kubernetesDatastore(
   } else {
     kc = kubeconfig;
   }
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const core = kc.makeApiClient(CoreV1Api);
+  const clients = keepAliveClients(kc);
+  const custom = clients.make(CustomObjectsApi);
+  const core = clients.make(CoreV1Api);
   const watches = new Set<Watch>();
   const storeOptions = { fieldManager: options.fieldManager ?? 'tabby' };
   const store = <S>(c: CollectionName): ResourceStore<S> =>
     new KubernetesStore<S>(KINDS[c].kind, KINDS[c].plural, custom, kc, watches, storeOptions);
 
   return {
-    ipPools: store('ipPools'),
-    ipamBlocks: store('ipamBlocks'),
-    blockAffinities: store('blockAffinities'),
-    ipamHandles: store('ipamHandles'),
-    ipamConfigs: store('ipamConfigs'),
+    ...collections(store),
     nodeLabels: async (name) => {
       try {
         const node = await core.readNode({ name });
@@ -49,6 +47,7 @@ export function kubernetesDatastore(
     },
     close: async () => {
       await Promise.all([...watches].map((w) => w.stop()));
+      clients.close();
     },
   };
 }

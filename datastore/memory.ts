@@ -3,15 +3,16 @@
 // watches that replay from a list's resourceVersion. Objects are copied in and out, so callers
 // can never mutate stored state. For unit tests and benchmarks without an API server.
 import { randomUUID } from 'node:crypto';
-import type {
-  Datastore,
-  ListResult,
-  NewResource,
-  Preconditions,
-  ResourceStore,
-  Watch,
-  WatchEvent,
-  WatchOptions,
+import {
+  collections,
+  type Datastore,
+  type ListResult,
+  type NewResource,
+  type Preconditions,
+  type ResourceStore,
+  type Watch,
+  type WatchEvent,
+  type WatchOptions,
 } from './datastore.js';
 import { DatastoreError } from './errors.js';
 import { type CollectionName, KINDS, type Resource } from './resources.js';
@@ -179,11 +180,7 @@ export function memoryDatastore(nodes: Record<string, Record<string, string>> = 
   const nodeLabels = new Map(Object.entries(nodes));
   const store = <S>(k: CollectionName) => new MemoryStore<S>(KINDS[k].kind, shared);
   return {
-    ipPools: store('ipPools'),
-    ipamBlocks: store('ipamBlocks'),
-    blockAffinities: store('blockAffinities'),
-    ipamHandles: store('ipamHandles'),
-    ipamConfigs: store('ipamConfigs'),
+    ...collections(store),
     nodeLabels: async (name) => {
       const l = nodeLabels.get(name);
       return l && { ...l };
