@@ -17,7 +17,7 @@ type TlsOptions = Pick<
 >;
 const TLS_KEYS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const;
 
-class KeepAliveAuth {
+export class KeepAliveAuth {
   private agent: Agent | undefined;
   /** The TLS material the agent was built with, serialised (credentials may be re-read per call). */
   private tlsKey = '';
