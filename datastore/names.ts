@@ -2,6 +2,7 @@
 // subdomains and label values at most 63 characters, so both are derived, never taken verbatim.
 import { createHash } from 'node:crypto';
 import { type Cidr, parseCidr, toBigInt } from '../common/addr.js';
+import { NODE_LABEL } from './resources.js';
 
 /**
  * Object name of a CIDR: "10.244.0.64/26" → "10-244-0-64-26"; IPv6 is written out in full
@@ -23,3 +24,8 @@ export function nodeLabelValue(node: string): string {
   if (LABEL_VALUE.test(node)) return node;
   return `h-${createHash('sha256').update(node).digest('hex').slice(0, 40)}`;
 }
+
+/** The labels that mark an object as `node`'s (and select it in a list). */
+export const labelsForNode = (node: string): Record<string, string> => ({
+  [NODE_LABEL]: nodeLabelValue(node),
+});

@@ -110,17 +110,16 @@ async function allocate(deps: BatchDeps, env: NodeEnv, works: Work[]): Promise<v
         w.error = e;
       }
     }
-    const missed = await writePlan(deps, plan);
-    if (missed) {
-      await env.refreshAffinities();
-      await backoff(policy, attempt);
-    }
+    const { missed, vanished } = await writePlan(deps, plan);
+    if (vanished) await env.refreshAffinities(); // a block was given back meanwhile
+    if (missed) await backoff(policy, attempt);
   }
 }
 
-/** Writes every block that gained grants; returns whether any write lost a race. */
-async function writePlan(deps: BatchDeps, plan: BatchPlan): Promise<boolean> {
+/** Writes every block that gained grants; reports whether a write lost a race or found no block. */
+async function writePlan(deps: BatchDeps, plan: BatchPlan): Promise<{ missed: boolean; vanished: boolean }> {
   let missed = false;
+  let vanished = false;
   await Promise.all(
     [...plan.blocks.values()]
       .filter((pb) => pb.grants.length > 0)
@@ -144,12 +143,13 @@ async function writePlan(deps: BatchDeps, plan: BatchPlan): Promise<boolean> {
           }
         } catch (e) {
           deps.cache.drop(name);
-          if (isCasMiss(e) || isDatastoreError(e, 'NotFound')) missed = true;
+          if (isCasMiss(e)) missed = true;
+          else if (isDatastoreError(e, 'NotFound')) missed = vanished = true;
           else for (const g of pb.grants) g.work.error ??= e;
         }
       }),
   );
-  return missed;
+  return { missed, vanished };
 }
 
 function handleChanges(works: Work[]): HandleChanges {
@@ -190,9 +190,7 @@ const publicAddress = ({ family, address, block }: Committed) => ({ family, addr
 async function existingResult(deps: BatchDeps, handle: string, entry: HandleEntry): Promise<AssignResult> {
   const addresses: AssignResult['addresses'] = [];
   for (const cidr of Object.keys(entry.blocks)) {
-    const name = cidrResourceName(cidr);
-    deps.cache.drop(name);
-    const block = await deps.cache.get(name);
+    const block = await deps.cache.fresh(cidrResourceName(cidr));
     if (!block) continue;
     const family = blockCidr(block.spec).family;
     for (const h of holdings(block.spec)) {

@@ -18,6 +18,12 @@ export class BlockCache {
     return block && structuredClone(block);
   }
 
+  /** A private copy of the block as stored now (read, and cached). */
+  async fresh(name: string): Promise<IPAMBlock | undefined> {
+    this.blocks.delete(name);
+    return this.get(name);
+  }
+
   put(block: IPAMBlock): void {
     this.blocks.set(block.metadata.name, structuredClone(block));
   }

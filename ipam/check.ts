@@ -48,7 +48,7 @@ export function checkIpam(s: IpamSnapshot): CheckReport {
   }
 
   // What the blocks hold, per handle and block.
-  const held = new Map<string, Map<string, number>>();
+  const held: Counts = new Map();
   let allocated = 0;
   for (const b of s.blocks) {
     const cidr = parseCidr(b.spec.cidr);
@@ -79,33 +79,23 @@ export function checkIpam(s: IpamSnapshot): CheckReport {
   }
 
   // What the handle indexes record.
-  const indexed = new Map<string, Map<string, number>>();
+  const indexed: Counts = new Map();
   for (const index of s.handles) {
     for (const [handle, entry] of Object.entries(index.spec.handles)) {
       indexed.set(handle, new Map(Object.entries(entry.blocks)));
     }
   }
-  for (const [handle, perBlock] of held) {
-    for (const [block, count] of perBlock) {
-      const recorded = indexed.get(handle)?.get(block) ?? 0;
-      if (recorded < count) {
-        add(
-          'allocation-without-handle',
-          `${count - recorded} address(es) in block ${block} held by handle ${handle} are not in its handle index`,
-        );
-      }
-    }
+  for (const { handle, block, count, other } of shortfalls(held, indexed)) {
+    add(
+      'allocation-without-handle',
+      `${count - other} address(es) in block ${block} held by handle ${handle} are not in its handle index`,
+    );
   }
-  for (const [handle, perBlock] of indexed) {
-    for (const [block, count] of perBlock) {
-      const actual = held.get(handle)?.get(block) ?? 0;
-      if (actual < count) {
-        add(
-          'handle-mismatch',
-          `handle ${handle} records ${count} address(es) in block ${block}, which holds ${actual} for it`,
-        );
-      }
-    }
+  for (const { handle, block, count, other } of shortfalls(indexed, held)) {
+    add(
+      'handle-mismatch',
+      `handle ${handle} records ${count} address(es) in block ${block}, which holds ${other} for it`,
+    );
   }
 
   const byCidr = new Map<string, string[]>();
@@ -147,6 +137,20 @@ export function checkIpam(s: IpamSnapshot): CheckReport {
     handles: indexed.size,
     problems,
   };
+}
+
+type Counts = Map<string, Map<string, number>>; // handle → block → addresses
+
+/** Where `a` counts more addresses for a handle in a block than `b` does. */
+function shortfalls(a: Counts, b: Counts): { handle: string; block: string; count: number; other: number }[] {
+  const out: { handle: string; block: string; count: number; other: number }[] = [];
+  for (const [handle, perBlock] of a) {
+    for (const [block, count] of perBlock) {
+      const other = b.get(handle)?.get(block) ?? 0;
+      if (other < count) out.push({ handle, block, count, other });
+    }
+  }
+  return out;
 }
 
 function checkBlockShape(

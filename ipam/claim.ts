@@ -5,8 +5,8 @@
 import { type Cidr, formatCidr } from '../common/addr.js';
 import type { Datastore } from '../datastore/datastore.js';
 import { isDatastoreError } from '../datastore/errors.js';
-import { cidrResourceName, nodeLabelValue } from '../datastore/names.js';
-import { type BlockAffinity, type IPAMBlock, NODE_LABEL } from '../datastore/resources.js';
+import { cidrResourceName, labelsForNode } from '../datastore/names.js';
+import type { BlockAffinity, IPAMBlock } from '../datastore/resources.js';
 import { newBlockSpec } from './block.js';
 import { pickFreeBlock } from './block-picker.js';
 import type { Pool } from './pools.js';
@@ -48,7 +48,7 @@ async function tryClaim(ds: Datastore, node: string, cidr: Cidr): Promise<Claime
   let affinity: BlockAffinity;
   try {
     affinity = await ds.blockAffinities.create({
-      metadata: { name, labels: { [NODE_LABEL]: nodeLabelValue(node) } },
+      metadata: { name, labels: labelsForNode(node) },
       spec: { node, cidr: cidrText, state: 'pending' },
     });
   } catch (e) {

@@ -2,8 +2,8 @@
 // Updates are expressed as re-applicable changes so a compare-and-swap miss just re-reads the
 // index and applies them again.
 import type { Datastore } from '../datastore/datastore.js';
-import { nodeLabelValue } from '../datastore/names.js';
-import { type HandleEntry, type IPAMHandle, NODE_LABEL } from '../datastore/resources.js';
+import { labelsForNode } from '../datastore/names.js';
+import type { HandleEntry, IPAMHandle } from '../datastore/resources.js';
 import { DEFAULT_RETRY, type RetryPolicy, withCasRetry } from './retry.js';
 
 export interface HandleChanges {
@@ -52,7 +52,7 @@ export async function updateHandles(
         const handles: Record<string, HandleEntry> = {};
         applyHandleChanges(handles, changes);
         return ds.ipamHandles.create({
-          metadata: { name: node, labels: { [NODE_LABEL]: nodeLabelValue(node) } },
+          metadata: { name: node, labels: labelsForNode(node) },
           spec: { node, handles },
         });
       }
@@ -64,13 +64,7 @@ export async function updateHandles(
 }
 
 /** The node whose index holds `handle`, searching every index (for callers that lack it). */
-export async function findHandle(
-  ds: Datastore,
-  handle: string,
-): Promise<{ node: string; entry: HandleEntry } | undefined> {
-  for (const index of (await ds.ipamHandles.list()).items) {
-    const entry = index.spec.handles[handle];
-    if (entry) return { node: index.spec.node, entry };
-  }
-  return undefined;
+export async function findHandleNode(ds: Datastore, handle: string): Promise<string | undefined> {
+  const { items } = await ds.ipamHandles.list();
+  return items.find((index) => index.spec.handles[handle])?.spec.node;
 }

@@ -1,17 +1,16 @@
 // The IPAM: assign and release addresses by handle for a node. Requests for one node go through
 // one group-commit queue, so a burst becomes a few batches; every write is a compare-and-swap,
 // so several agents (and the GC) can work on the same datastore safely.
-import { cidrContains, parseCidr, parseIp } from '../common/addr.js';
+import { type Cidr, cidrContains, offsetIn, parseCidr, parseIp } from '../common/addr.js';
 import type { Datastore } from '../datastore/datastore.js';
 import { cidrResourceName } from '../datastore/names.js';
-import type { AllocationAttributes, IPAMBlock } from '../datastore/resources.js';
+import type { AllocationAttributes } from '../datastore/resources.js';
 import { runAssignBatch } from './assign-batch.js';
 import { type AssignRequest, assignRequest } from './assign-request.js';
-import { ordinalOf } from './block.js';
 import { BlockCache } from './block-cache.js';
 import { IpamError } from './errors.js';
 import { GroupCommit, type Pending } from './group-commit.js';
-import { findHandle, updateHandles } from './handles.js';
+import { findHandleNode, updateHandles } from './handles.js';
 import { blockCidrFor, poolContaining, usablePools } from './pools.js';
 import { runReleaseBatch } from './release-batch.js';
 import { releaseInBlock } from './release-blocks.js';
@@ -74,7 +73,7 @@ export class Ipam {
     if (typeof handle !== 'string' || handle.length === 0) {
       throw new IpamError('InvalidArgument', 'handle: must be a non-empty string');
     }
-    const owner = node ?? (await findHandle(this.ds, handle))?.node;
+    const owner = node ?? (await findHandleNode(this.ds, handle));
     if (!owner) return { handle, released: [] };
     return (await this.queue.submit(owner, { kind: 'release', handle })) as ReleaseResult;
   }
@@ -93,7 +92,7 @@ export class Ipam {
     }
     const block = await this.blockHolding(ip);
     if (!block) return undefined;
-    return this.releaseAllocation(block.metadata.name, ordinalOf(block.spec, ip), expect);
+    return this.releaseAllocation(cidrResourceName(block), Number(offsetIn(block, ip)), expect);
   }
 
   /** Frees ordinal `ordinal` of block `blockName` if it matches `expect` (see releaseIP). */
@@ -123,12 +122,12 @@ export class Ipam {
     return { address: h.address, attributes: h.attributes };
   }
 
-  /** The block holding `ip`: by its pool's block size, else (pool deleted) by a search. */
-  private async blockHolding(ip: string): Promise<IPAMBlock | undefined> {
+  /** The CIDR of the block holding `ip`: from its pool's block size, else (pool deleted) a search. */
+  private async blockHolding(ip: string): Promise<Cidr | undefined> {
     const pool = poolContaining(usablePools((await this.ds.ipPools.list()).items), ip);
-    if (pool) return this.cache.get(cidrResourceName(blockCidrFor(pool, ip)));
+    if (pool) return blockCidrFor(pool, ip);
     const { items } = await this.ds.ipamBlocks.list();
-    return items.find((b) => cidrContains(parseCidr(b.spec.cidr), ip));
+    return items.map((b) => parseCidr(b.spec.cidr)).find((c) => cidrContains(c, ip));
   }
 
   /**

@@ -3,13 +3,12 @@
 // views only claiming (which blocks are taken) and borrowing (foreign blocks) need.
 import type { IpFamily } from '../common/addr.js';
 import type { Datastore } from '../datastore/datastore.js';
-import { nodeLabelValue } from '../datastore/names.js';
+import { labelsForNode } from '../datastore/names.js';
 import {
   type BlockAffinity,
   IPAM_CONFIG_NAME,
   type IPAMBlock,
   type IPAMHandle,
-  NODE_LABEL,
 } from '../datastore/resources.js';
 import { availableCount, blockCidr } from './block.js';
 import { nodeOrder } from './block-picker.js';
@@ -34,7 +33,7 @@ export interface NodeEnv {
 }
 
 export async function loadNodeEnv(ds: Datastore, node: string): Promise<NodeEnv> {
-  const byNode = { [NODE_LABEL]: nodeLabelValue(node) };
+  const byNode = labelsForNode(node);
   const [config, pools, labels, handles, affinities] = await Promise.all([
     ds.ipamConfigs.get(IPAM_CONFIG_NAME),
     ds.ipPools.list(),

@@ -1,8 +1,7 @@
 // One batch of release-by-handle requests for one node: each touched block is written once for
 // all handles in the batch, then the node's handle index drops them with one write. Unknown
 // handles are success (a CNI DEL may run twice, or after a failed ADD).
-import { cidrResourceName, nodeLabelValue } from '../datastore/names.js';
-import { NODE_LABEL } from '../datastore/resources.js';
+import { cidrResourceName, labelsForNode } from '../datastore/names.js';
 import type { Pending } from './group-commit.js';
 import { updateHandles } from './handles.js';
 import { type ReleaseDeps, releaseInBlock } from './release-blocks.js';
@@ -16,21 +15,19 @@ export async function runReleaseBatch(
   try {
     const handles = new Set(batch.map((p) => p.item));
     const index = await deps.ds.ipamHandles.get(node);
-    const blocks = new Set<string>();
+    const names = new Set<string>();
     let unindexed = false;
     for (const h of handles) {
       const entry = index?.spec.handles[h];
-      if (entry) for (const cidr of Object.keys(entry.blocks)) blocks.add(cidr);
+      if (entry) for (const cidr of Object.keys(entry.blocks)) names.add(cidrResourceName(cidr));
       else unindexed = true;
     }
-    const names = new Set<string>();
     if (unindexed) {
       // Not in the index (e.g. the agent died between writing the block and the index): look in
       // the node's own blocks, where its allocations normally are.
-      const affinities = await deps.ds.blockAffinities.list({ [NODE_LABEL]: nodeLabelValue(node) });
+      const affinities = await deps.ds.blockAffinities.list(labelsForNode(node));
       for (const a of affinities.items) names.add(a.metadata.name);
     }
-    for (const cidr of blocks) names.add(cidrResourceName(cidr));
 
     const released = new Map<string, string[]>();
     await Promise.all(

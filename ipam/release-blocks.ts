@@ -29,8 +29,7 @@ export async function releaseInBlock(
   return withCasRetry(
     `IPAMBlock ${name}`,
     async () => {
-      deps.cache.drop(name);
-      const block = await deps.cache.get(name);
+      const block = await deps.cache.fresh(name);
       if (!block) return { freed: [] };
       const cidr = block.spec.cidr;
       const freed = release(block.spec, match, deps.now());
