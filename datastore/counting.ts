@@ -67,6 +67,7 @@ export function countingDatastore(inner: Datastore): CountingDatastore {
   return {
     ...stores,
     nodeLabels: (node) => inner.nodeLabels(node),
+    annotatePod: (...args) => inner.annotatePod(...args),
     close: () => inner.close(),
     writes: () => c.creates + c.updates + c.deletes,
     conflicts: () => c.conflicts,

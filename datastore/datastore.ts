@@ -96,6 +96,16 @@ export function collections(make: <S>(name: CollectionName) => ResourceStore<S>)
 export interface Datastore extends Collections {
   /** Labels of a Kubernetes node; undefined when the node does not exist. */
   nodeLabels(node: string): Promise<Record<string, string> | undefined>;
+  /**
+   * Merges annotations into a Pod (a null value removes the key). Returns false when the Pod does
+   * not exist (or, with `uid`, is another incarnation of that name): nothing to record on.
+   */
+  annotatePod(
+    namespace: string,
+    name: string,
+    annotations: Record<string, string | null>,
+    uid?: string,
+  ): Promise<boolean>;
   /** Releases connections and stops watches this store opened. */
   close(): Promise<void>;
 }

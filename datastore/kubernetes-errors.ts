@@ -9,7 +9,7 @@ export interface KubeStatus {
   message?: string;
 }
 
-export type Operation = 'get' | 'list' | 'create' | 'update' | 'delete' | 'watch';
+export type Operation = 'get' | 'list' | 'create' | 'update' | 'delete' | 'watch' | 'patch';
 
 /** The API server's Status from an ApiException body (a JSON string in client-node 1.x). */
 export function statusOf(e: unknown): { code: number; status: KubeStatus } | undefined {

@@ -1,6 +1,12 @@
 // The Datastore on a Kubernetes API server: tabby's CRDs (deploy/crds) through CustomObjectsApi,
 // node labels through CoreV1Api. Errors are DatastoreErrors (see kubernetes-errors.ts).
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { collections, type Datastore, type ResourceStore, type Watch } from './datastore.js';
 import { DatastoreError } from './errors.js';
 import { keepAliveClients } from './kubernetes-client.js';
@@ -42,6 +48,23 @@ export function kubernetesDatastore(
       } catch (e) {
         const err = toDatastoreError(e, 'get', `Node ${name}`);
         if (err instanceof DatastoreError && err.reason === 'NotFound') return undefined;
+        throw err;
+      }
+    },
+    annotatePod: async (namespace, name, annotations, uid) => {
+      const metadata: { annotations: typeof annotations; uid?: string } = { annotations };
+      // A uid in a merge patch is a precondition: the API server refuses another incarnation.
+      if (uid) metadata.uid = uid;
+      try {
+        await core.patchNamespacedPod(
+          { namespace, name, body: { metadata }, fieldManager: storeOptions.fieldManager },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+        return true;
+      } catch (e) {
+        const err = toDatastoreError(e, 'patch', `Pod ${namespace}/${name}`);
+        if (err instanceof DatastoreError && (err.reason === 'NotFound' || err.reason === 'Conflict'))
+          return false;
         throw err;
       }
     },

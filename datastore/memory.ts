@@ -171,6 +171,14 @@ class MemoryStore<S> implements ResourceStore<S> {
 export interface MemoryDatastore extends Datastore {
   /** Creates, relabels or (with undefined) removes a node. */
   setNode(name: string, labels: Record<string, string> | undefined): void;
+  /** Creates (with annotations) or removes a Pod, for annotatePod. */
+  setPod(
+    namespace: string,
+    name: string,
+    pod: { uid: string; annotations?: Record<string, string> } | undefined,
+  ): void;
+  /** A Pod's annotations, or undefined when there is no such Pod. */
+  podAnnotations(namespace: string, name: string): Record<string, string> | undefined;
   /** Installs a hook run before every write (fault injection, forced races). */
   setBeforeWrite(hook: BeforeWrite | undefined): void;
 }
@@ -179,6 +187,7 @@ export function memoryDatastore(nodes: Record<string, Record<string, string>> = 
   const shared: Shared = { revision: 0 };
   const nodeLabels = new Map(Object.entries(nodes));
   const store = <S>(k: CollectionName) => new MemoryStore<S>(KINDS[k].kind, shared);
+  const pods = new Map<string, { uid: string; annotations: Record<string, string> }>();
   return {
     ...collections(store),
     nodeLabels: async (name) => {
@@ -188,6 +197,23 @@ export function memoryDatastore(nodes: Record<string, Record<string, string>> = 
     setNode: (name, labels) => {
       if (labels) nodeLabels.set(name, { ...labels });
       else nodeLabels.delete(name);
+    },
+    annotatePod: async (namespace, name, annotations, uid) => {
+      const pod = pods.get(`${namespace}/${name}`);
+      if (!pod || (uid && pod.uid !== uid)) return false;
+      for (const [k, v] of Object.entries(annotations)) {
+        if (v === null) delete pod.annotations[k];
+        else pod.annotations[k] = v;
+      }
+      return true;
+    },
+    setPod: (namespace, name, pod) => {
+      if (pod) pods.set(`${namespace}/${name}`, { uid: pod.uid, annotations: { ...pod.annotations } });
+      else pods.delete(`${namespace}/${name}`);
+    },
+    podAnnotations: (namespace, name) => {
+      const pod = pods.get(`${namespace}/${name}`);
+      return pod && { ...pod.annotations };
     },
     setBeforeWrite: (hook) => {
       shared.beforeWrite = hook;

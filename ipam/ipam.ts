@@ -7,6 +7,7 @@ import { cidrResourceName } from '../datastore/names.js';
 import type { AllocationAttributes } from '../datastore/resources.js';
 import { runAssignBatch } from './assign-batch.js';
 import { type AssignRequest, assignRequest } from './assign-request.js';
+import { holdings } from './block.js';
 import { BlockCache } from './block-cache.js';
 import { IpamError } from './errors.js';
 import { GroupCommit, type Pending } from './group-commit.js';
@@ -15,7 +16,7 @@ import { blockCidrFor, poolContaining, usablePools } from './pools.js';
 import { runReleaseBatch } from './release-batch.js';
 import { releaseInBlock } from './release-blocks.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
-import type { AssignOptions, AssignResult, ReleaseResult } from './types.js';
+import type { AssignedAddress, AssignOptions, AssignResult, ReleaseResult } from './types.js';
 
 export interface IpamOptions {
   /** Clock (ms since the epoch); tests move it to exercise cooldowns. */
@@ -76,6 +77,25 @@ export class Ipam {
     const owner = node ?? (await findHandleNode(this.ds, handle));
     if (!owner) return { handle, released: [] };
     return (await this.queue.submit(owner, { kind: 'release', handle })) as ReleaseResult;
+  }
+
+  /**
+   * The addresses `handle` holds on `node`, read fresh (the handle index, then its blocks):
+   * what CHECK compares a pod's addresses with. Empty when the handle holds nothing.
+   */
+  async addressesOf(handle: string, node: string): Promise<AssignedAddress[]> {
+    const entry = (await this.ds.ipamHandles.get(node))?.spec.handles[handle];
+    if (!entry) return [];
+    const blocks = await Promise.all(
+      Object.keys(entry.blocks).map((cidr) => this.ds.ipamBlocks.get(cidrResourceName(cidr))),
+    );
+    return blocks.flatMap((b) =>
+      b
+        ? holdings(b.spec)
+            .filter((h) => h.attributes.handle === handle)
+            .map((h) => ({ family: parseIp(h.address).family, address: h.address, block: b.spec.cidr }))
+        : [],
+    );
   }
 
   /**

@@ -102,3 +102,113 @@ export function spawnDaemon(argv: readonly string[], opts: DaemonOptions): Promi
     });
   }).finally(() => closeSync(fd));
 }
+
+export interface StreamingOptions {
+  /** Each complete line of standard output, without its newline. */
+  onStdoutLine(line: string): void;
+  /** Each complete line of standard error. */
+  onStderrLine?(line: string): void;
+  /** The program has been exec'd. */
+  onSpawn?(pid: number): void;
+  /** The program ended (or could not be started: code and signal null, `error` set). Called once. */
+  onExit(info: StreamingExit): void;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface StreamingExit {
+  code: number | null;
+  signal: string | null;
+  error?: string;
+}
+
+export interface StreamingChild {
+  readonly pid: number | undefined;
+  /** Resolves once the program has ended (never rejects). */
+  readonly exited: Promise<StreamingExit>;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the program is gone. */
+  kill(graceMs?: number): Promise<StreamingExit>;
+}
+
+/** Streaming children still running; killed synchronously when this process exits. */
+const liveStreamingChildren = new Set<ReturnType<typeof spawn>>();
+let exitHookInstalled = false;
+
+function killStreamingChildrenOnExit(): void {
+  for (const child of liveStreamingChildren) child.kill('SIGKILL');
+}
+
+/** Splits a byte stream into lines; a trailing partial line waits for the next chunk. */
+function lineSplitter(onLine: (line: string) => void): { push(chunk: string): void; end(): void } {
+  let rest = '';
+  return {
+    push(chunk) {
+      const text = rest + chunk;
+      const parts = text.split('\n');
+      rest = parts.pop() ?? '';
+      for (const line of parts) onLine(line);
+    },
+    end() {
+      if (rest) onLine(rest);
+      rest = '';
+    },
+  };
+}
+
+/**
+ * Starts a long-running program whose output is consumed line by line (e.g. `ip monitor`). It is
+ * a child of this process: `kill()` ends it for sure, and it is SIGKILLed if this process exits.
+ */
+export function spawnStreaming(argv: readonly string[], opts: StreamingOptions): StreamingChild {
+  const [file, ...args] = argv;
+  if (!file) throw new Error('spawnStreaming: empty argv');
+  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
+  liveStreamingChildren.add(child);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', killStreamingChildrenOnExit);
+  }
+  const out = lineSplitter((l) => opts.onStdoutLine(l));
+  const err = lineSplitter((l) => opts.onStderrLine?.(l));
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stdout.on('data', (s: string) => out.push(s));
+  child.stderr.on('data', (s: string) => err.push(s));
+  child.once('spawn', () => opts.onSpawn?.(child.pid as number));
+
+  let ended = false;
+  const exited = new Promise<StreamingExit>((resolve) => {
+    const finish = (info: StreamingExit) => {
+      if (ended) return;
+      ended = true;
+      liveStreamingChildren.delete(child);
+      out.end();
+      err.end();
+      opts.onExit(info);
+      resolve(info);
+    };
+    child.on('error', (e) => {
+      // A spawn failure emits 'error' and no 'close'; a kill failure on a live child is ignored.
+      if (child.pid === undefined) finish({ code: null, signal: null, error: e.message });
+    });
+    child.stdout.on('error', () => {});
+    child.stderr.on('error', () => {});
+    child.once('close', (code, signal) => finish({ code, signal }));
+  });
+
+  return {
+    get pid() {
+      return child.pid;
+    },
+    exited,
+    async kill(graceMs = 1000) {
+      if (ended) return exited;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}

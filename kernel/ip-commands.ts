@@ -19,7 +19,7 @@ export type IpCommand =
 
 const safeToken = /^[A-Za-z0-9_.:/@-]+$/;
 
-function token(value: string | number, what: string): string {
+export function ipToken(value: string | number, what: string): string {
   const s = String(value);
   if (!safeToken.test(s)) throw new Error(`ip command: invalid ${what} ${JSON.stringify(s)}`);
   return s;
@@ -29,26 +29,26 @@ function token(value: string | number, what: string): string {
 export function renderIpCommand(cmd: IpCommand): string[] {
   switch (cmd.op) {
     case 'link-up':
-      return ['link', 'set', 'dev', token(cmd.dev, 'device'), 'up'];
+      return ['link', 'set', 'dev', ipToken(cmd.dev, 'device'), 'up'];
     case 'link-mtu':
-      return ['link', 'set', 'dev', token(cmd.dev, 'device'), 'mtu', token(cmd.mtu, 'mtu')];
+      return ['link', 'set', 'dev', ipToken(cmd.dev, 'device'), 'mtu', ipToken(cmd.mtu, 'mtu')];
     case 'addr-add':
       return [
         'address',
         'add',
-        `${token(cmd.address, 'address')}/${token(cmd.prefixLength, 'prefix length')}`,
+        `${ipToken(cmd.address, 'address')}/${ipToken(cmd.prefixLength, 'prefix length')}`,
         'dev',
-        token(cmd.dev, 'device'),
+        ipToken(cmd.dev, 'device'),
       ];
     case 'route-add': {
       // No -4/-6 (not allowed in batch lines): the family is explicit in the destination.
       const out = ['route', 'add'];
       if (cmd.type === 'blackhole') out.push('blackhole');
       const dst = cmd.dst === 'default' ? (cmd.family === 4 ? '0.0.0.0/0' : '::/0') : cmd.dst;
-      out.push(token(dst, 'destination'));
-      if (cmd.via) out.push('via', token(cmd.via, 'gateway'));
-      if (cmd.dev) out.push('dev', token(cmd.dev, 'device'));
-      if (cmd.proto !== undefined) out.push('proto', token(cmd.proto, 'protocol'));
+      out.push(ipToken(dst, 'destination'));
+      if (cmd.via) out.push('via', ipToken(cmd.via, 'gateway'));
+      if (cmd.dev) out.push('dev', ipToken(cmd.dev, 'device'));
+      if (cmd.proto !== undefined) out.push('proto', ipToken(cmd.proto, 'protocol'));
       return out;
     }
   }

@@ -38,3 +38,15 @@ export async function ipBatch(netns: string | undefined, cmds: readonly IpComman
   }
   await ip(netns, ['-batch', '-'], renderIpBatch(cmds));
 }
+
+/**
+ * Runs `ip args...` inside the network namespace at `path` (any path: /run/netns/X,
+ * /var/run/netns/cni-…, /proc/PID/ns/net), through nsenter, since `ip -n` only takes names.
+ */
+export async function ipInPath(path: string, args: readonly string[], input?: string): Promise<RunResult> {
+  try {
+    return await run(['nsenter', `--net=${path}`, '--', IP, ...args], { input, timeoutMs: 30_000 });
+  } catch (e) {
+    throw toKernelError(e);
+  }
+}

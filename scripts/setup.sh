@@ -51,6 +51,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
 else
   say "node_modules: up to date"
 fi
+"$here/build-cni.sh" | sed 's/^/setup: /'
 
 "$here/build-control-plane.sh" | sed 's/^/setup: /'
+"$here/build-cnitool.sh" | sed 's/^/setup: /'
 say "done"

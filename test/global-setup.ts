@@ -9,6 +9,7 @@ import { DAEMONS, liveProcesses } from './helpers.js';
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   if (process.getuid?.() !== 0) {
     project.provide('kubeconfig', '');
+    project.provide('apiSocket', '');
     return undefined;
   }
   const netnsBefore = new Set(await listNetns());
@@ -16,6 +17,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   const name = `test-${process.pid}`;
   const cp = await controlPlaneUp({ name, progress: (m) => process.stderr.write(`control plane: ${m}\n`) });
   project.provide('kubeconfig', cp.kubeconfig);
+  project.provide('apiSocket', cp.apiSocket);
   return async () => {
     await controlPlaneDown(name);
     const extraNetns = (await listNetns()).filter((n) => !netnsBefore.has(n));

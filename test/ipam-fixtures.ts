@@ -62,6 +62,7 @@ export function withBlockUpdateHook(ds: Datastore, beforeBlockUpdate: () => Prom
     ipamHandles: ds.ipamHandles,
     ipamConfigs: ds.ipamConfigs,
     nodeLabels: (n) => ds.nodeLabels(n),
+    annotatePod: (...args) => ds.annotatePod(...args),
     close: () => ds.close(),
     ipamBlocks: {
       kind: blocks.kind,

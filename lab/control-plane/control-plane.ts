@@ -25,6 +25,8 @@ export interface ControlPlaneState {
   dir: string;
   server: string;
   kubeconfig: string;
+  /** Unix socket relaying to the API server, for agents inside lab node namespaces. */
+  apiSocket: string;
   k8sVersion: string;
   etcdVersion: string;
   createdAt: string;
@@ -37,6 +39,10 @@ export interface ControlPlaneOptions {
   crdDir?: string;
   progress?: (msg: string) => void;
 }
+
+/** etcd, kube-apiserver and the API bridge. */
+const DAEMON_COUNT = 3;
+const BRIDGE_SCRIPT = repoPath('lab/control-plane/api-bridge.ts');
 
 const stateFile = (name: string) => join(CONTROL_PLANE_DIR, `${name}.json`);
 
@@ -58,7 +64,7 @@ export async function controlPlaneUp(opts: ControlPlaneOptions = {}): Promise<Co
     throw new LabError(`control plane name "${name}": lowercase letters, digits, dashes`);
   const existing = readControlPlane(name);
   if (existing) {
-    if (existing.processes.length === 2 && existing.processes.every(isRunning)) return existing;
+    if (existing.processes.length === DAEMON_COUNT && existing.processes.every(isRunning)) return existing;
     progress(`control plane "${name}" was left half-running; cleaning up first`);
     await controlPlaneDown(name);
   }
@@ -74,6 +80,7 @@ export async function controlPlaneUp(opts: ControlPlaneOptions = {}): Promise<Co
     dir,
     server,
     kubeconfig: join(dir, 'kubeconfig'),
+    apiSocket: join(dir, 'apiserver.sock'),
     k8sVersion: bins.k8sVersion,
     etcdVersion: bins.etcdVersion,
     createdAt: new Date().toISOString(),
@@ -144,6 +151,13 @@ export async function controlPlaneUp(opts: ControlPlaneOptions = {}): Promise<Co
       () => existsSync(caFile) && probe(`${server}/readyz`, readFileSync(caFile)),
       120_000,
     );
+    await startDaemon(
+      state,
+      'api-bridge',
+      [process.execPath, '--import', 'tsx', BRIDGE_SCRIPT, state.apiSocket, `127.0.0.1:${apiPort}`],
+      () => existsSync(state.apiSocket),
+      30_000,
+    );
     writeFileSync(state.kubeconfig, renderKubeconfig({ server, caFile, token }), { mode: 0o600 });
     const crds = readCrdDir(opts.crdDir ?? DEFAULT_CRD_DIR);
     if (crds.length > 0) {
@@ -177,7 +191,7 @@ async function startDaemon(
   timeoutMs: number,
 ): Promise<void> {
   const log = join(state.dir, `${what}.log`);
-  const ref = refFor(await spawnDaemon(argv, { logFile: log }), what);
+  const ref = refFor(await spawnDaemon(argv, { logFile: log, cwd: repoPath('.') }), what);
   state.processes.push(ref);
   save(state);
   const deadline = Date.now() + timeoutMs;

@@ -14,7 +14,8 @@ import {
   withBlockUpdateHook,
 } from '../ipam-fixtures.js';
 
-const POOL = '10.244.0.0/16';
+// Other files take other parts of 10.244.0.0/16 (pools must not overlap).
+const POOL = '10.244.0.0/18';
 const NODES = Array.from({ length: 8 }, (_, i) => `ipam-node-${i + 1}`);
 const SCOPE: IpamScope = { pool: POOL, nodes: NODES };
 

@@ -1,0 +1,108 @@
+// The agent's CNI endpoint: a unix socket only root can open (directory 0700, socket 0600). One
+// JSON line per request, one per response, then the connection closes. Refuses to start when
+// another live agent already answers on the socket; a stale socket file is replaced.
+import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import { type AgentRequest, type AgentResponse, CNI_ERROR } from '../cni/protocol.js';
+import type { Log } from './log.js';
+
+const MAX_REQUEST_BYTES = 1 << 20;
+
+export type Handler = (req: AgentRequest) => Promise<AgentResponse>;
+
+export class CniServer {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(
+    readonly path: string,
+    private readonly handle: Handler,
+    private readonly log: Log,
+  ) {}
+
+  async start(): Promise<void> {
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    if (existsSync(this.path)) {
+      if (await answers(this.path)) throw new Error(`${this.path}: another tabby agent is already listening`);
+      rmSync(this.path, { force: true });
+    }
+    const server = createServer((s) => this.serve(s));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      // Created 0600 from the start (no window where another user could connect).
+      const mask = process.umask(0o177);
+      server.listen(this.path, () => {
+        process.umask(mask);
+        resolve();
+      });
+    });
+    chmodSync(this.path, 0o600);
+    this.server = server;
+  }
+
+  /** Stops accepting; requests in flight finish (their handlers keep running to completion). */
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    rmSync(this.path, { force: true });
+  }
+
+  private serve(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', () => {});
+    let buf = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      buf += chunk;
+      if (buf.length > MAX_REQUEST_BYTES) {
+        this.reply(socket, { ok: false, error: { code: CNI_ERROR.decodeFailure, msg: 'request too large' } });
+        return;
+      }
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      socket.removeAllListeners('data');
+      let req: AgentRequest;
+      try {
+        req = JSON.parse(buf.slice(0, nl)) as AgentRequest;
+      } catch (e) {
+        this.reply(socket, {
+          ok: false,
+          error: { code: CNI_ERROR.decodeFailure, msg: `agent request: ${(e as Error).message}` },
+        });
+        return;
+      }
+      this.handle(req).then(
+        (res) => this.reply(socket, res),
+        (e: unknown) => {
+          this.log.error({ err: String(e) }, 'CNI handler threw');
+          this.reply(socket, {
+            ok: false,
+            error: { code: CNI_ERROR.internal, msg: `tabby agent: ${String(e)}` },
+          });
+        },
+      );
+    });
+  }
+
+  private reply(socket: Socket, res: AgentResponse): void {
+    if (socket.destroyed) return;
+    socket.end(`${JSON.stringify(res)}\n`);
+  }
+}
+
+/** True when something accepts connections on the unix socket at `path`. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
