@@ -65,6 +65,7 @@ export async function runAssignBatch(
       node,
       { remove: stale, ...handleChanges(ok.map((w) => w.work)) },
       deps.retry,
+      env.handles ?? null,
     );
   } catch (e) {
     await rollback(

@@ -35,18 +35,26 @@ export function applyHandleChanges(handles: Record<string, HandleEntry>, changes
 
 const isEmpty = (c: HandleChanges) => !c.add?.length && !c.subtract?.length && !c.remove?.length;
 
-/** Applies `changes` to `node`'s handle index (creating it), retrying on conflicts. */
+/**
+ * Applies `changes` to `node`'s handle index (creating it), retrying on conflicts. `prefetched`
+ * (the index as the caller just read it, or null when it read none) saves the first read; a
+ * stale one only costs a compare-and-swap miss and a re-read.
+ */
 export async function updateHandles(
   ds: Datastore,
   node: string,
   changes: HandleChanges,
   policy: RetryPolicy = DEFAULT_RETRY,
+  prefetched?: IPAMHandle | null,
 ): Promise<IPAMHandle | undefined> {
   if (isEmpty(changes)) return undefined;
+  let first =
+    prefetched === undefined ? undefined : { index: prefetched ? structuredClone(prefetched) : undefined };
   return withCasRetry(
     `IPAMHandle ${node}`,
     async () => {
-      const current = await ds.ipamHandles.get(node);
+      const current = first ? first.index : await ds.ipamHandles.get(node);
+      first = undefined;
       if (!current) {
         if (!changes.add?.length) return undefined; // nothing to remove from an absent index
         const handles: Record<string, HandleEntry> = {};

@@ -32,6 +32,7 @@ export {
   type PodInterfaceState,
   type PodVethSpec,
   readPodInterface,
+  setLinkAlias,
   underlayMtu,
 } from './pod-links.js';
 export { isRunning, type ProcessRef, processStartTime, refFor, terminate } from './processes.js';

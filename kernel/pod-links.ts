@@ -39,6 +39,12 @@ export async function createPodVeth(v: PodVethSpec): Promise<void> {
   await ip(undefined, ['-batch', '-'], `${lines.join('\n')}\n`);
 }
 
+/** Rewrites the alias of a host-side link (once the pod's addresses are known). */
+export async function setLinkAlias(name: string, alias: string): Promise<void> {
+  if (!ALIAS.test(alias)) throw new Error(`invalid veth alias ${JSON.stringify(alias)}`);
+  await ip(undefined, ['link', 'set', 'dev', ipToken(name, 'device'), 'alias', alias]);
+}
+
 export interface PodAddress {
   family: IpFamily;
   /** Host address without prefix; configured as /32 or /128. */

@@ -4,7 +4,7 @@
 import type { TestProject } from 'vitest/node';
 import { listNetns } from '../kernel/index.js';
 import { controlPlaneDown, controlPlaneUp } from '../lab/control-plane/index.js';
-import { DAEMONS, liveProcesses } from './helpers.js';
+import { DAEMONS, liveAgents, liveProcesses } from './helpers.js';
 
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   if (process.getuid?.() !== 0) {
@@ -14,6 +14,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   }
   const netnsBefore = new Set(await listNetns());
   const procsBefore = liveProcesses(DAEMONS);
+  const agentsBefore = liveAgents();
   const name = `test-${process.pid}`;
   const cp = await controlPlaneUp({ name, progress: (m) => process.stderr.write(`control plane: ${m}\n`) });
   project.provide('kubeconfig', cp.kubeconfig);
@@ -21,7 +22,12 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   return async () => {
     await controlPlaneDown(name);
     const extraNetns = (await listNetns()).filter((n) => !netnsBefore.has(n));
-    const extraProcs = [...liveProcesses(DAEMONS)].filter(([pid]) => !procsBefore.has(pid));
+    const extraProcs = [
+      ...[...liveProcesses(DAEMONS)].filter(([pid]) => !procsBefore.has(pid)),
+      ...[...liveAgents()]
+        .filter(([pid]) => !agentsBefore.has(pid))
+        .map(([pid]) => [pid, 'tabby-agent'] as const),
+    ];
     if (extraNetns.length > 0 || extraProcs.length > 0) {
       // vitest reports a teardown error but does not fail the run for it: fail it ourselves.
       process.exitCode = 1;

@@ -11,7 +11,18 @@ export const ROOT_REASON = 'needs root: creates network namespaces and runs FRR 
 export const uniqueName = (prefix: string): string => `${prefix}-${randomBytes(3).toString('hex')}`;
 
 /** Daemons the lab and tests start; none may outlive a run. */
-export const DAEMONS = ['zebra', 'bgpd', 'watchfrr', 'etcd', 'kube-apiserver', 'gobgpd', 'bird'] as const;
+export const DAEMONS = [
+  'zebra',
+  'bgpd',
+  'watchfrr',
+  'etcd',
+  'kube-apiserver',
+  'gobgpd',
+  'bird',
+  'containerd',
+  'containerd-shim',
+  'ip',
+] as const;
 
 interface ProcInfo {
   pid: number;
@@ -56,4 +67,13 @@ export async function labLeftovers(name: string): Promise<string[]> {
   if (existsSync(statePath(name))) left.push(`state file ${statePath(name)}`);
   if (existsSync(labWorkDir(name))) left.push(`work dir ${labWorkDir(name)}`);
   return left;
+}
+
+/** tabby agents (node processes running felix/main.ts): pid → command line. */
+export function liveAgents(): Map<number, string> {
+  return new Map(
+    liveProcs()
+      .filter((p) => p.cmdline.includes('felix/main.ts'))
+      .map((p) => [p.pid, p.cmdline]),
+  );
 }

@@ -58,6 +58,7 @@ export async function add(ctx: VerbContext, req: AgentRequest): Promise<CniResul
       await forgetWorkload(ctx, previous);
     }
 
+    const t0 = performance.now();
     const handle = handleFor(network, containerId, ifname);
     const { ipam } = req.conf;
     const assigned = await ctx.ipam.assign(handle, ctx.node, {
@@ -66,11 +67,13 @@ export async function add(ctx: VerbContext, req: AgentRequest): Promise<CniResul
       pool: ipam.pools.length > 0 ? ipam.pools : undefined,
       attrs: { namespace: req.pod?.namespace, pod: req.pod?.name },
     });
+    const tIpam = performance.now();
     const addresses = assigned.addresses.map((a) => ({ family: a.family, address: a.address }));
     const workload: Workload = { network, containerId, ifname, hostVeth, handle, addresses, pod: req.pod };
     const mtu = req.conf.mtu || ctx.mtu;
     const podMac = randomPodMac();
     let vethCreated = false;
+    let tVeth = 0;
     try {
       try {
         await createPodVeth({
@@ -83,6 +86,7 @@ export async function add(ctx: VerbContext, req: AgentRequest): Promise<CniResul
           alias: aliasFor({ network, containerId, ifname, addresses: addresses.map((a) => a.address) }),
         });
         vethCreated = true;
+        tVeth = performance.now();
       } catch (e) {
         if (isKernelErrno(e, 'EEXIST')) {
           vethCreated = false;
@@ -119,7 +123,15 @@ export async function add(ctx: VerbContext, req: AgentRequest): Promise<CniResul
       req.pod,
       addresses.map((a) => a.address),
     );
-    ctx.log.info({ containerId, ifname, hostVeth, addresses: addresses.map((a) => a.address) }, 'pod wired');
+    const ms = {
+      ipam: round(tIpam - t0),
+      veth: round(tVeth - tIpam),
+      finish: round(performance.now() - tVeth),
+    };
+    ctx.log.info(
+      { containerId, ifname, hostVeth, addresses: addresses.map((a) => a.address), ms },
+      'pod wired',
+    );
     return {
       interfaces: [
         { name: hostVeth, mac: HOST_VETH_MAC, mtu },
@@ -134,6 +146,8 @@ export async function add(ctx: VerbContext, req: AgentRequest): Promise<CniResul
     };
   });
 }
+
+const round = (ms: number) => Math.round(ms * 10) / 10;
 
 /** Host-side veth: answer ARP for the gateway, forward, no delay, strict reverse-path filter. */
 function hostSysctls(dev: string, ipv6: boolean): Record<string, number> {

@@ -14,11 +14,20 @@ export async function del(ctx: VerbContext, req: AgentRequest): Promise<void> {
   await ctx.locks.run(attachmentKey(containerId, ifname), async () => {
     const handle = handleFor(network, containerId, ifname);
     const w = ctx.workloads.get(containerId, ifname);
-    const unwire = w
+    const unwire: Promise<unknown> = w
       ? forgetWorkload(ctx, w)
       : // Not in the table (an ADD that failed early, or state lost): check the kernel by name.
         deleteVethIfOwned(vethName(ctx.interfacePrefix, containerId, ifname, req.pod), containerId, ifname);
-    const [, released] = await Promise.all([unwire, ctx.ipam.releaseByHandle(handle, ctx.node)]);
-    ctx.log.info({ containerId, ifname, released: released.released }, 'pod unwired');
+    const t0 = performance.now();
+    const timed = <T>(p: Promise<T>) =>
+      p.then((v) => ({ v, ms: Math.round((performance.now() - t0) * 10) / 10 }));
+    const [veth, release] = await Promise.all([
+      timed(unwire),
+      timed(ctx.ipam.releaseByHandle(handle, ctx.node)),
+    ]);
+    ctx.log.info(
+      { containerId, ifname, released: release.v.released, ms: { veth: veth.ms, ipam: release.ms } },
+      'pod unwired',
+    );
   });
 }

@@ -75,7 +75,7 @@ describe.skipIf(!isRoot)(`local control plane (${ROOT_REASON})`, () => {
     const cp = await controlPlaneUp({ name, crdDir: FIXTURES });
     try {
       expect((await controlPlaneUp({ name })).processes).toEqual(cp.processes); // same instance
-      expect(cp.processes.map((p) => p.name)).toEqual(['etcd', 'kube-apiserver']);
+      expect(cp.processes.map((p) => p.name)).toEqual(['etcd', 'kube-apiserver', 'api-bridge']);
       expect(cp.processes.every(isRunning)).toBe(true);
       expect(existsSync(cp.dir)).toBe(true);
     } finally {
