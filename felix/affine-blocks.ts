@@ -21,8 +21,19 @@ export class AffineBlocks {
     return [...this.blocks].sort();
   }
 
-  /** Lists the node's affinities; calls onChange when the set differs. */
-  async refresh(): Promise<string[]> {
+  private last: Promise<string[]> = Promise.resolve([]);
+
+  /**
+   * Lists the node's affinities; calls onChange when the set differs. Refreshes run one after
+   * another, so an older listing can never overwrite a newer one.
+   */
+  refresh(): Promise<string[]> {
+    const next = this.last.catch(() => []).then(() => this.load());
+    this.last = next;
+    return next;
+  }
+
+  private async load(): Promise<string[]> {
     const { items } = await this.ds.blockAffinities.list(labelsForNode(this.node));
     const next = new Set(
       items.filter((a) => a.spec.node === this.node && a.spec.state === 'confirmed').map((a) => a.spec.cidr),

@@ -37,6 +37,7 @@ export class Agent {
   private state: 'starting' | 'ready' | 'stopping' = 'starting';
   private startingStep = 'starting';
   private resyncTimer: NodeJS.Timeout | undefined;
+  private ipv6Forwarding: Promise<void> | undefined;
   healthPort = 0;
 
   constructor(
@@ -65,6 +66,19 @@ export class Agent {
       locks: new KeyedLock(),
       log: log.child({ part: 'cni' }),
       notReadyReason: () => this.notReadyReason(),
+      ensureIpv6Forwarding: () => {
+        this.ipv6Forwarding ??= writeSysctls({ 'net/ipv6/conf/all/forwarding': 1 }).then(
+          () =>
+            log.warn(
+              'IPv6 forwarding turned on: the node now ignores router advertisements on interfaces with accept_ra=1 (set accept_ra=2 where the node needs them)',
+            ),
+          (e: unknown) => {
+            this.ipv6Forwarding = undefined;
+            throw e;
+          },
+        );
+        return this.ipv6Forwarding;
+      },
     };
     this.server = new CniServer(
       config.socket,
@@ -81,7 +95,20 @@ export class Agent {
     return this.state === 'ready' ? undefined : this.state === 'stopping' ? 'stopping' : this.startingStep;
   }
 
-  async start(): Promise<void> {
+  private starting: Promise<void> | undefined;
+
+  start(): Promise<void> {
+    this.starting ??= this.run();
+    return this.starting;
+  }
+
+  /** Throws when stop() was called meanwhile (start gives up between steps). */
+  private step(name: string): void {
+    if (this.state === 'stopping') throw new Error(`stopped while starting (${this.startingStep})`);
+    this.startingStep = name;
+  }
+
+  private async run(): Promise<void> {
     const { config, ctx } = this;
     const log = this.deps.log;
     this.healthPort = await this.health.start(config.healthAddress, config.healthPort);
@@ -90,25 +117,26 @@ export class Agent {
       'tabby agent starting',
     );
 
-    this.startingStep = 'enabling forwarding';
+    this.step('enabling forwarding');
     await writeSysctls({ 'net/ipv4/ip_forward': 1 });
     if (!config.mtu) ctx.mtu = (await underlayMtu()) ?? FALLBACK_MTU;
 
-    this.startingStep = 'adopting pods wired before this start';
+    this.step('adopting pods wired before this start');
     for (const w of await adoptWorkloads(config.interfacePrefix, log)) ctx.workloads.set(w);
     ctx.routes.setRoutes('local', localRoutes(ctx.workloads.all()));
 
-    this.startingStep = "reading the node's blocks from the datastore";
+    this.step("reading the node's blocks from the datastore");
     await this.untilDone(() => ctx.blocks.refresh(), 'reading affine blocks');
 
-    this.startingStep = 'first route reconciliation';
+    this.step('first route reconciliation');
     await ctx.routes.start();
 
-    this.startingStep = 'opening the CNI socket';
+    this.step('opening the CNI socket');
     await this.server.start();
     this.resyncTimer = setInterval(() => {
       ctx.blocks.refresh().catch((e: unknown) => log.warn({ err: String(e) }, 'affine block refresh failed'));
     }, config.resyncIntervalMs);
+    this.step('ready');
     this.state = 'ready';
     log.info(
       { pods: ctx.workloads.size, blocks: ctx.blocks.current(), mtu: ctx.mtu, socket: config.socket },
@@ -119,6 +147,7 @@ export class Agent {
   /** Stops serving; kernel state (veths, routes) stays, so pods keep their connectivity. */
   async stop(): Promise<void> {
     this.state = 'stopping';
+    await this.starting?.catch(() => {}); // start gives up at its next step
     clearInterval(this.resyncTimer);
     await this.server.stop();
     this.ctx.annotator.stop();

@@ -1,7 +1,7 @@
 // The agent's CNI endpoint: a unix socket only root can open (directory 0700, socket 0600). One
 // JSON line per request, one per response, then the connection closes. Refuses to start when
 // another live agent already answers on the socket; a stale socket file is replaced.
-import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { type AgentRequest, type AgentResponse, CNI_ERROR } from '../cni/protocol.js';
@@ -14,6 +14,8 @@ export type Handler = (req: AgentRequest) => Promise<AgentResponse>;
 export class CniServer {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  /** Inode of the socket file this server created: only that file is ever removed. */
+  private inode: number | undefined;
 
   constructor(
     readonly path: string,
@@ -28,16 +30,18 @@ export class CniServer {
       rmSync(this.path, { force: true });
     }
     const server = createServer((s) => this.serve(s));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      // Created 0600 from the start (no window where another user could connect).
-      const mask = process.umask(0o177);
-      server.listen(this.path, () => {
-        process.umask(mask);
-        resolve();
+    // Created 0600 from the start (no window where another user could connect).
+    const mask = process.umask(0o177);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(this.path, () => resolve());
       });
-    });
+    } finally {
+      process.umask(mask);
+    }
     chmodSync(this.path, 0o600);
+    this.inode = statSync(this.path).ino;
     this.server = server;
   }
 
@@ -46,9 +50,14 @@ export class CniServer {
     const server = this.server;
     this.server = undefined;
     if (!server) return;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    // A new agent may already own the path (an overlapping rollout): leave its socket alone. (libuv
+    // unlinks a listening pipe's path on close whatever it is now, so overlapping agents are
+    // still to be avoided: the DaemonSet rolls with maxUnavailable, never maxSurge.)
+    const mine = this.inode !== undefined && statIno(this.path) === this.inode;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const s of this.sockets) s.destroy();
-    rmSync(this.path, { force: true });
+    await closed;
+    if (mine && statIno(this.path) === this.inode) rmSync(this.path, { force: true });
   }
 
   private serve(socket: Socket): void {
@@ -60,7 +69,11 @@ export class CniServer {
     socket.on('data', (chunk: string) => {
       buf += chunk;
       if (buf.length > MAX_REQUEST_BYTES) {
-        this.reply(socket, { ok: false, error: { code: CNI_ERROR.decodeFailure, msg: 'request too large' } });
+        socket.removeAllListeners('data');
+        this.reply(socket, {
+          ok: false,
+          error: { code: CNI_ERROR.decodeFailure, msg: 'agent request: larger than 1 MiB' },
+        });
         return;
       }
       const nl = buf.indexOf('\n');
@@ -92,6 +105,14 @@ export class CniServer {
   private reply(socket: Socket, res: AgentResponse): void {
     if (socket.destroyed) return;
     socket.end(`${JSON.stringify(res)}\n`);
+  }
+}
+
+function statIno(path: string): number | undefined {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return undefined;
   }
 }
 

@@ -12,8 +12,9 @@ const IFNAMSIZ = 15;
  * (CNI_IFNAME other than eth0) hashes its ifname in too.
  */
 export function vethName(prefix: string, containerId: string, ifname: string, pod?: PodIdentity): string {
-  let key = pod?.namespace && pod.name ? `${pod.namespace}.${pod.name}` : containerId;
-  if (ifname !== 'eth0') key += `.${ifname}`;
+  // '/' occurs in no namespace, pod name, container id or ifname: distinct inputs, distinct keys.
+  let key = pod?.namespace && pod.name ? `${pod.namespace}/${pod.name}` : containerId;
+  if (ifname !== 'eth0') key += `/${ifname}`;
   const hash = createHash('sha1').update(key).digest('hex');
   return prefix + hash.slice(0, IFNAMSIZ - prefix.length);
 }
@@ -26,6 +27,17 @@ export function vethName(prefix: string, containerId: string, ifname: string, po
  */
 export const handleFor = (network: string, containerId: string, ifname: string): string =>
   ifname === 'eth0' ? `${network}/${containerId}` : `${network}/${containerId}/${ifname}`;
+
+/** The attachment a handle names, or undefined when it is not one of `network`'s. */
+export function attachmentOfHandle(
+  handle: string,
+  network: string,
+): { containerId: string; ifname: string } | undefined {
+  if (!handle.startsWith(`${network}/`)) return undefined;
+  const [containerId, ifname, ...rest] = handle.slice(network.length + 1).split('/');
+  if (!containerId || rest.length > 0) return undefined;
+  return { containerId, ifname: ifname ?? 'eth0' };
+}
 
 /** Whether `handle` belongs to `network`. */
 export const handleInNetwork = (handle: string, network: string): boolean => handle.startsWith(`${network}/`);

@@ -65,7 +65,7 @@ export async function runAssignBatch(
       node,
       { remove: stale, ...handleChanges(ok.map((w) => w.work)) },
       deps.retry,
-      env.handles ?? null,
+      env.handles,
     );
   } catch (e) {
     await rollback(

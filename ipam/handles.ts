@@ -37,19 +37,18 @@ const isEmpty = (c: HandleChanges) => !c.add?.length && !c.subtract?.length && !
 
 /**
  * Applies `changes` to `node`'s handle index (creating it), retrying on conflicts. `prefetched`
- * (the index as the caller just read it, or null when it read none) saves the first read; a
- * stale one only costs a compare-and-swap miss and a re-read.
+ * (the index as the caller just read it) saves the first read; a stale one only costs a
+ * compare-and-swap miss and a re-read.
  */
 export async function updateHandles(
   ds: Datastore,
   node: string,
   changes: HandleChanges,
   policy: RetryPolicy = DEFAULT_RETRY,
-  prefetched?: IPAMHandle | null,
+  prefetched?: IPAMHandle,
 ): Promise<IPAMHandle | undefined> {
   if (isEmpty(changes)) return undefined;
-  let first =
-    prefetched === undefined ? undefined : { index: prefetched ? structuredClone(prefetched) : undefined };
+  let first = prefetched ? { index: structuredClone(prefetched) } : undefined;
   return withCasRetry(
     `IPAMHandle ${node}`,
     async () => {

@@ -33,6 +33,7 @@ export {
   type PodVethSpec,
   readPodInterface,
   setLinkAlias,
+  setLinkUp,
   underlayMtu,
 } from './pod-links.js';
 export { isRunning, type ProcessRef, processStartTime, refFor, terminate } from './processes.js';

@@ -18,6 +18,8 @@ export interface PodVethSpec {
   mtu: number;
   /** Stored on the host side (IFLA_IFALIAS): who the veth belongs to, read back on restart. */
   alias: string;
+  /** Bring the host end up at once (default); false leaves it down for sysctls that must come first. */
+  up?: boolean;
 }
 
 /** The alias may hold `|` and `,` separators besides the usual token characters. */
@@ -34,9 +36,14 @@ export async function createPodVeth(v: PodVethSpec): Promise<void> {
   const lines = [
     `link add dev ${host} mtu ${mtu} address ${ipToken(v.hostMac, 'mac')} type veth peer name ${ipToken(v.podIfname, 'device')} mtu ${mtu} address ${ipToken(v.podMac, 'mac')} netns ${ipToken(v.podNetns, 'netns path')}`,
     `link set dev ${host} alias ${v.alias}`,
-    `link set dev ${host} up`,
   ];
+  if (v.up !== false) lines.push(`link set dev ${host} up`);
   await ip(undefined, ['-batch', '-'], `${lines.join('\n')}\n`);
+}
+
+/** Sets a link of the agent's namespace up. */
+export async function setLinkUp(name: string): Promise<void> {
+  await ip(undefined, ['link', 'set', 'dev', ipToken(name, 'device'), 'up']);
 }
 
 /** Rewrites the alias of a host-side link (once the pod's addresses are known). */

@@ -3,12 +3,12 @@
 // interface (up, its addresses, the on-link gateway and default routes), and IPAM holding
 // exactly these addresses for the attachment. The first difference is the error.
 import { type AgentRequest, CNI_ERROR, POD_GATEWAY_V4, POD_GATEWAY_V6 } from '../../cni/protocol.js';
-import { hostLink, ipJson, readPodInterface, readSysctl } from '../../kernel/index.js';
+import { hostLink, ipJson, isKernelErrno, readPodInterface, readSysctl } from '../../kernel/index.js';
 import { AgentError } from '../errors.js';
 import { parseAlias } from '../naming.js';
-import { attachmentKey } from '../workloads.js';
 import type { VerbContext } from './context.js';
-import { attachmentOf } from './request.js';
+import { withAttachment } from './locking.js';
+import { attachmentOf, netnsOf } from './request.js';
 
 const fail = (msg: string) => new AgentError(CNI_ERROR.checkFailed, msg);
 const hostOf = (cidr: string) => cidr.split('/')[0] as string;
@@ -17,9 +17,8 @@ export async function check(ctx: VerbContext, req: AgentRequest): Promise<void> 
   const { containerId, ifname } = attachmentOf(req);
   const prev = req.prevResult;
   if (!prev) throw new AgentError(CNI_ERROR.invalidConfig, 'prevResult: required for CHECK');
-  if (!req.netns) throw new AgentError(CNI_ERROR.invalidEnv, 'CNI_NETNS: required for CHECK');
-  const netns = req.netns;
-  await ctx.locks.run(attachmentKey(containerId, ifname), async () => {
+  const netns = netnsOf(req, 'CHECK');
+  await withAttachment(ctx, containerId, ifname, async () => {
     const w = ctx.workloads.get(containerId, ifname);
     if (!w) throw fail(`container ${containerId} has no tabby interface ${ifname}`);
     const podIndex = prev.interfaces.findIndex((i) => i.name === ifname && i.sandbox);
@@ -37,7 +36,10 @@ export async function check(ctx: VerbContext, req: AgentRequest): Promise<void> 
     const [link, proxyArp, podSide, held] = await Promise.all([
       hostLink(w.hostVeth),
       readSysctl(`net/ipv4/conf/${w.hostVeth}/proxy_arp`),
-      readPodInterface(netns, ifname),
+      readPodInterface(netns, ifname).catch((e: unknown) => {
+        if (isKernelErrno(e, 'ENOENT')) throw fail(`CNI_NETNS ${netns}: the pod's network namespace is gone`);
+        throw e;
+      }),
       ctx.ipam.addressesOf(w.handle, ctx.node),
     ]);
     if (!link) throw fail(`host interface ${w.hostVeth} is missing`);

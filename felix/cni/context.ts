@@ -20,6 +20,8 @@ export interface VerbContext {
   annotator: PodAnnotator;
   locks: KeyedLock;
   log: Log;
+  /** Turns on IPv6 forwarding for the node (once), before the first IPv6 pod is wired. */
+  ensureIpv6Forwarding(): Promise<void>;
   /** Undefined when the agent is ready for ADD; otherwise why not. */
   notReadyReason(): string | undefined;
 }

@@ -114,6 +114,11 @@ export class KeyStatus {
     return 'confirmed';
   }
 
+  /** What is wrong with `key`, if anything: 'pending', 'conflict' or 'failed' (a write failed). */
+  trouble(key: RouteKey): KeyState['kind'] | undefined {
+    return this.states.get(key)?.kind;
+  }
+
   isConflicted(key: RouteKey): boolean {
     return this.states.get(key)?.kind === 'conflict';
   }

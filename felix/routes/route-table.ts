@@ -136,6 +136,24 @@ export class RouteTable {
     if (this.desired.remove(source, key)) this.changed([key]);
   }
 
+  /**
+   * Where one destination stands after the last pass: 'installed' (tabby's route is in the
+   * kernel), 'pending' (its device is missing), 'conflict' (a foreign route holds it), 'failed'
+   * (a write failed; retried), or 'absent' (not desired, not installed). O(1): for callers that
+   * must know their own route made it (CNI ADD).
+   */
+  routeState(
+    family: IpFamily,
+    dst: string,
+    table: number = MAIN_TABLE,
+  ): 'installed' | 'pending' | 'conflict' | 'failed' | 'absent' {
+    const key = routeKey(table, canonicalPrefix(family, dst));
+    const trouble = this.status.trouble(key);
+    if (trouble === 'pending' || trouble === 'conflict') return trouble;
+    if (trouble !== undefined) return 'failed';
+    return this.cache.get(key).length > 0 ? 'installed' : 'absent';
+  }
+
   snapshot(): RouteTableSnapshot {
     return {
       desired: this.desired.winners(),

@@ -14,6 +14,8 @@ import { TestNode } from '../node-fixture.js';
 
 const POOL_NAME = 'pod-network-it';
 const POOL = '10.244.64.0/20';
+const POOL6_NAME = 'pod-network-it6';
+const POOL6 = 'fd10:244::/112';
 const PROTO = '201';
 
 interface Route {
@@ -56,6 +58,8 @@ describe.skipIf(!isRoot)(`pod networking on a node (${ROOT_REASON})`, () => {
     ds = kubernetesDatastore(inject('kubeconfig'));
     await ds.ipPools.delete(POOL_NAME).catch(() => {});
     await ds.ipPools.create({ metadata: { name: POOL_NAME }, spec: { cidr: POOL } });
+    await ds.ipPools.delete(POOL6_NAME).catch(() => {});
+    await ds.ipPools.create({ metadata: { name: POOL6_NAME }, spec: { cidr: POOL6 } });
     node = await TestNode.start({
       prefix: 'tbyp',
       kubeconfig: inject('kubeconfig'),
@@ -67,6 +71,7 @@ describe.skipIf(!isRoot)(`pod networking on a node (${ROOT_REASON})`, () => {
     await node?.close();
     if (ds) {
       await wipeIpam(ds, { pool: POOL, nodes: node ? [node.name] : [] }).catch(() => {});
+      await wipeIpam(ds, { pool: POOL6, nodes: [] }).catch(() => {});
       await ds.close();
     }
   });
@@ -212,6 +217,55 @@ describe.skipIf(!isRoot)(`pod networking on a node (${ROOT_REASON})`, () => {
     expect(await netnsExists('tbyp-no-such')).toBe(false);
     expect(await ipJson<{ ifname: string }[]>(node.netns, ['link', 'show'])).toHaveLength(before.length);
     expect(await ipam().addressesOf('tabby-it/cid-ghost', node.name)).toEqual([]);
+  });
+
+  it("a new sandbox of a pod takes its veth over; the old sandbox's late DEL leaves it alone", async () => {
+    const args = 'IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=reborn';
+    const old = await add('s1', { containerId: 'cid-reborn-1', args });
+    const fresh = await add('s2', { containerId: 'cid-reborn-2', args });
+    expect(fresh.hostVeth).toBe(old.hostVeth); // the name is per pod
+    expect(await ping(fresh.ns.name, '198.18.250.1')).toBe(true);
+    const late = await node.cni(
+      { command: 'DEL', containerId: old.containerId, netns: '', ifname: 'eth0', args },
+      node.netconf(),
+    );
+    expect(late.exitCode, late.stdout).toBe(0);
+    expect(await ping(fresh.ns.name, '198.18.250.1')).toBe(true);
+    expect(await ipam().addressesOf(`tabby-it/${old.containerId}`, node.name)).toEqual([]);
+    expect(
+      (await ipam().addressesOf(`tabby-it/${fresh.containerId}`, node.name)).map((a) => a.address),
+    ).toEqual([fresh.ip]);
+  });
+
+  it('wires dual-stack pods: a /32 and a /128 each, reachable over both families', async () => {
+    const conf = node.netconf('1.0.0', {
+      ipam: { assignIpv4: true, assignIpv6: true, pools: [POOL_NAME, POOL6_NAME] },
+    });
+    const pods = [];
+    for (const name of ['v6a', 'v6b']) {
+      const ns = await node.addPod(name);
+      const out = await node.cni(
+        { command: 'ADD', containerId: `cid-${name}`, netns: ns.path, ifname: 'eth0' },
+        conf,
+      );
+      expect(out.exitCode, out.stdout).toBe(0);
+      const ips = (out.json as { ips: { address: string }[] }).ips.map((i) => i.address);
+      expect(ips).toHaveLength(2);
+      const v6 = ips.find((i) => i.includes(':')) as string;
+      expect(v6).toMatch(/\/128$/);
+      expect(cidrContains(parseCidr(POOL6), v6.split('/')[0] as string)).toBe(true);
+      pods.push({
+        ns,
+        v6: v6.split('/')[0] as string,
+        v4: (ips.find((i) => !i.includes(':')) as string).split('/')[0],
+      });
+    }
+    const [a, b] = pods as [(typeof pods)[0], (typeof pods)[0]];
+    expect(await ping(a.ns.name, b.v6)).toBe(true);
+    expect(await ping(b.ns.name, a.v6)).toBe(true);
+    expect(await ping(a.ns.name, b.v4 as string)).toBe(true);
+    const routes6 = await ipJson<Route[]>(node.netns, ['-6', 'route', 'show', 'table', 'main']);
+    expect(routes6).toContainEqual(expect.objectContaining({ dst: a.v6, protocol: PROTO }));
   });
 
   it('records the addresses on the Pod object', async () => {
