@@ -39,3 +39,28 @@ export async function adoptWorkloads(prefix: string, log: Log): Promise<Workload
   }
   return out;
 }
+
+/**
+ * Compares adopted pods with the node's handle index and logs what disagrees: a pod whose handle
+ * IPAM does not know (its addresses may be handed out again), and two pods claiming one address.
+ * Reports only — DEL and GC are what change state.
+ */
+export async function reportAdoptionDrift(workloads: Workload[], indexed: ReadonlySet<string>, log: Log): Promise<number> {
+  let drift = 0;
+  const byAddress = new Map<string, Workload>();
+  for (const w of workloads) {
+    if (!indexed.has(w.handle)) {
+      drift++;
+      log.warn({ handle: w.handle, hostVeth: w.hostVeth }, 'adopted pod has no IPAM handle on this node');
+    }
+    for (const a of w.addresses) {
+      const other = byAddress.get(a.address);
+      if (other) {
+        drift++;
+        log.error({ address: a.address, pods: [other.handle, w.handle] }, 'two adopted pods claim one address');
+      }
+      byAddress.set(a.address, w);
+    }
+  }
+  return drift;
+}

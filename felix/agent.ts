@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Datastore } from '../datastore/datastore.js';
 import { Ipam } from '../ipam/ipam.js';
 import { underlayMtu, writeSysctls } from '../kernel/index.js';
-import { adoptWorkloads } from './adopt.js';
+import { adoptWorkloads, reportAdoptionDrift } from './adopt.js';
 import { AffineBlocks } from './affine-blocks.js';
 import type { VerbContext } from './cni/context.js';
 import { dispatch } from './cni/dispatch.js';
@@ -127,6 +127,10 @@ export class Agent {
 
     this.step("reading the node's blocks from the datastore");
     await this.untilDone(() => ctx.blocks.refresh(), 'reading affine blocks');
+    if (ctx.workloads.size > 0) {
+      const index = await this.deps.ds.ipamHandles.get(config.nodeName).catch(() => undefined);
+      await reportAdoptionDrift(ctx.workloads.all(), new Set(Object.keys(index?.spec.handles ?? {})), log);
+    }
 
     this.step('first route reconciliation');
     await ctx.routes.start();
