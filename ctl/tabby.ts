@@ -1,17 +1,22 @@
 // `tabby`: the operator CLI. Today: `tabby ipam show [--blocks]`, `tabby ipam check [--json]`,
-// `tabby ipam release --handle H [--node N] | --ip A`. Cluster access: --kubeconfig, else
+// `tabby ipam release --handle H [--node N] | --ip A`, `tabby ipam gc [--grace D] [--once]`. Cluster access: --kubeconfig, else
 // $KUBECONFIG, else ~/.kube/config (the lab prints a KUBECONFIG for its control plane).
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { kubernetesDatastore } from '../datastore/index.js';
 import { checkIpam, Ipam, readSnapshot } from '../ipam/index.js';
 import { formatCheck, formatIpamShow } from './ipam-format.js';
+import { parseDuration, runIpamGc } from './ipam-gc.js';
 
 const USAGE = `usage:
   tabby ipam show [--blocks]                 pools and usage (--blocks: one line per block)
   tabby ipam check [--json]                  consistency report; exit status 1 on problems
   tabby ipam release --handle H [--node N]   free every address of a handle
   tabby ipam release --ip A                  free one address
+  tabby ipam gc [--grace 15m] [--interval D] [--once]
+                                             free addresses whose pod is gone (after the grace
+                                             period; at once when its node is gone); runs until
+                                             stopped, one JSON report per run
 options: --kubeconfig PATH (default $KUBECONFIG, then ~/.kube/config)`;
 
 async function main(argv: string[]): Promise<number> {
@@ -25,6 +30,9 @@ async function main(argv: string[]): Promise<number> {
       handle: { type: 'string' },
       node: { type: 'string' },
       ip: { type: 'string' },
+      grace: { type: 'string' },
+      interval: { type: 'string' },
+      once: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -67,6 +75,23 @@ async function main(argv: string[]): Promise<number> {
         }
         process.stderr.write(`tabby ipam release: give --handle or --ip\n${USAGE}\n`);
         return 2;
+      }
+      case 'gc': {
+        const graceMs = parseDuration(values.grace ?? '15m', '--grace');
+        const intervalMs = values.interval
+          ? parseDuration(values.interval, '--interval')
+          : Math.max(10_000, graceMs / 2);
+        const stop = new AbortController();
+        process.once('SIGTERM', () => stop.abort());
+        process.once('SIGINT', () => stop.abort());
+        const failed = await runIpamGc(ds, {
+          graceMs,
+          intervalMs,
+          once: values.once ?? false,
+          write: (line) => process.stdout.write(`${line}\n`),
+          signal: stop.signal,
+        });
+        return failed > 0 ? 1 : 0;
       }
       default:
         process.stderr.write(`tabby: unknown command "ipam ${verb}"\n${USAGE}\n`);

@@ -8,6 +8,7 @@ import type {
   IPAMHandleSpec,
   IPPoolSpec,
   ObjectMeta,
+  PodInfo,
   Resource,
 } from './resources.js';
 
@@ -96,6 +97,12 @@ export function collections(make: <S>(name: CollectionName) => ResourceStore<S>)
 export interface Datastore extends Collections {
   /** Labels of a Kubernetes node; undefined when the node does not exist. */
   nodeLabels(node: string): Promise<Record<string, string> | undefined>;
+  /** Every Pod of the cluster (leak GC's view of what is alive). */
+  listPods(): Promise<PodInfo[]>;
+  /** One Pod, or undefined when there is none. */
+  getPod(namespace: string, name: string): Promise<PodInfo | undefined>;
+  /** Names of every Node. */
+  listNodes(): Promise<string[]>;
   /**
    * Merges annotations into a Pod (a null value removes the key). Returns false when the Pod does
    * not exist (or, with `uid`, is another incarnation of that name): nothing to record on.

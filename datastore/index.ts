@@ -43,6 +43,8 @@ export {
   type LabelSelector,
   NODE_LABEL,
   type ObjectMeta,
+  POD_IPS_ANNOTATION,
+  type PodInfo,
   type Resource,
   VERSION,
 } from './resources.js';

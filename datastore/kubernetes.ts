@@ -6,13 +6,14 @@ import {
   KubeConfig,
   PatchStrategy,
   setHeaderOptions,
+  type V1Pod,
 } from '@kubernetes/client-node';
 import { collections, type Datastore, type ResourceStore, type Watch } from './datastore.js';
 import { DatastoreError } from './errors.js';
 import { keepAliveClients } from './kubernetes-client.js';
 import { toDatastoreError } from './kubernetes-errors.js';
 import { KubernetesStore } from './kubernetes-store.js';
-import { type CollectionName, KINDS } from './resources.js';
+import { type CollectionName, KINDS, type PodInfo } from './resources.js';
 
 export interface KubernetesDatastoreOptions {
   /** Name recorded as the writer in managedFields; default "tabby". */
@@ -51,6 +52,36 @@ export function kubernetesDatastore(
         throw err;
       }
     },
+    listPods: async () => {
+      try {
+        const out: PodInfo[] = [];
+        let _continue: string | undefined;
+        do {
+          const page = await core.listPodForAllNamespaces({ limit: 500, _continue });
+          out.push(...page.items.map(podInfo));
+          _continue = page.metadata?._continue || undefined;
+        } while (_continue);
+        return out;
+      } catch (e) {
+        throw toDatastoreError(e, 'list', 'Pods');
+      }
+    },
+    getPod: async (namespace, name) => {
+      try {
+        return podInfo(await core.readNamespacedPod({ namespace, name }));
+      } catch (e) {
+        const err = toDatastoreError(e, 'get', `Pod ${namespace}/${name}`);
+        if (err instanceof DatastoreError && err.reason === 'NotFound') return undefined;
+        throw err;
+      }
+    },
+    listNodes: async () => {
+      try {
+        return (await core.listNode()).items.map((n) => n.metadata?.name ?? '').filter(Boolean);
+      } catch (e) {
+        throw toDatastoreError(e, 'list', 'Nodes');
+      }
+    },
     annotatePod: async (namespace, name, annotations, uid) => {
       const metadata: { annotations: typeof annotations; uid?: string } = { annotations };
       // A uid in a merge patch is a precondition: the API server refuses another incarnation.
@@ -74,3 +105,11 @@ export function kubernetesDatastore(
     },
   };
 }
+
+const podInfo = (p: V1Pod): PodInfo => ({
+  namespace: p.metadata?.namespace ?? '',
+  name: p.metadata?.name ?? '',
+  uid: p.metadata?.uid ?? '',
+  node: p.spec?.nodeName || undefined,
+  annotations: { ...(p.metadata?.annotations ?? {}) },
+});

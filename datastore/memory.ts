@@ -15,7 +15,7 @@ import {
   type WatchOptions,
 } from './datastore.js';
 import { DatastoreError } from './errors.js';
-import { type CollectionName, KINDS, type Resource } from './resources.js';
+import { type CollectionName, KINDS, type PodInfo, type Resource } from './resources.js';
 
 export type WriteOp = 'create' | 'update' | 'delete';
 
@@ -175,7 +175,7 @@ export interface MemoryDatastore extends Datastore {
   setPod(
     namespace: string,
     name: string,
-    pod: { uid: string; annotations?: Record<string, string> } | undefined,
+    pod: { uid: string; node?: string; annotations?: Record<string, string> } | undefined,
   ): void;
   /** A Pod's annotations, or undefined when there is no such Pod. */
   podAnnotations(namespace: string, name: string): Record<string, string> | undefined;
@@ -187,7 +187,7 @@ export function memoryDatastore(nodes: Record<string, Record<string, string>> = 
   const shared: Shared = { revision: 0 };
   const nodeLabels = new Map(Object.entries(nodes));
   const store = <S>(k: CollectionName) => new MemoryStore<S>(KINDS[k].kind, shared);
-  const pods = new Map<string, { uid: string; annotations: Record<string, string> }>();
+  const pods = new Map<string, PodInfo>();
   return {
     ...collections(store),
     nodeLabels: async (name) => {
@@ -198,6 +198,12 @@ export function memoryDatastore(nodes: Record<string, Record<string, string>> = 
       if (labels) nodeLabels.set(name, { ...labels });
       else nodeLabels.delete(name);
     },
+    listPods: async () => [...pods.values()].map((p) => ({ ...p, annotations: { ...p.annotations } })),
+    getPod: async (namespace, name) => {
+      const p = pods.get(`${namespace}/${name}`);
+      return p && { ...p, annotations: { ...p.annotations } };
+    },
+    listNodes: async () => [...nodeLabels.keys()],
     annotatePod: async (namespace, name, annotations, uid) => {
       const pod = pods.get(`${namespace}/${name}`);
       if (!pod || (uid && pod.uid !== uid)) return false;
@@ -208,8 +214,10 @@ export function memoryDatastore(nodes: Record<string, Record<string, string>> = 
       return true;
     },
     setPod: (namespace, name, pod) => {
-      if (pod) pods.set(`${namespace}/${name}`, { uid: pod.uid, annotations: { ...pod.annotations } });
-      else pods.delete(`${namespace}/${name}`);
+      if (pod) {
+        const info = { namespace, name, uid: pod.uid, node: pod.node, annotations: { ...pod.annotations } };
+        pods.set(`${namespace}/${name}`, info);
+      } else pods.delete(`${namespace}/${name}`);
     },
     podAnnotations: (namespace, name) => {
       const pod = pods.get(`${namespace}/${name}`);

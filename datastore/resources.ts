@@ -116,6 +116,19 @@ export type IPAMConfig = Resource<IPAMConfigSpec>;
 
 export const IPAM_CONFIG_NAME = 'default';
 
+/** Pod annotation the agent writes: the pod's addresses, comma-separated (leak GC reads it). */
+export const POD_IPS_ANNOTATION = 'tabby.dev/pod-ips';
+
+/** What tabby reads of a Kubernetes Pod. */
+export interface PodInfo {
+  namespace: string;
+  name: string;
+  uid: string;
+  /** spec.nodeName; undefined while unscheduled. */
+  node?: string;
+  annotations: Record<string, string>;
+}
+
 /** Kind and plural of each resource, as served by the API server. */
 export const KINDS = {
   ipPools: { kind: 'IPPool', plural: 'ippools' },

@@ -45,7 +45,11 @@ export async function adoptWorkloads(prefix: string, log: Log): Promise<Workload
  * IPAM does not know (its addresses may be handed out again), and two pods claiming one address.
  * Reports only — DEL and GC are what change state.
  */
-export async function reportAdoptionDrift(workloads: Workload[], indexed: ReadonlySet<string>, log: Log): Promise<number> {
+export async function reportAdoptionDrift(
+  workloads: Workload[],
+  indexed: ReadonlySet<string>,
+  log: Log,
+): Promise<number> {
   let drift = 0;
   const byAddress = new Map<string, Workload>();
   for (const w of workloads) {
@@ -57,7 +61,10 @@ export async function reportAdoptionDrift(workloads: Workload[], indexed: Readon
       const other = byAddress.get(a.address);
       if (other) {
         drift++;
-        log.error({ address: a.address, pods: [other.handle, w.handle] }, 'two adopted pods claim one address');
+        log.error(
+          { address: a.address, pods: [other.handle, w.handle] },
+          'two adopted pods claim one address',
+        );
       }
       byAddress.set(a.address, w);
     }

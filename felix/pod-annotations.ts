@@ -4,9 +4,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PodIdentity } from '../cni/protocol.js';
 import type { Datastore } from '../datastore/datastore.js';
+import { POD_IPS_ANNOTATION } from '../datastore/resources.js';
 import type { Log } from './log.js';
 
-export const POD_IPS_ANNOTATION = 'tabby.dev/pod-ips';
+export { POD_IPS_ANNOTATION };
 
 const RETRY_DELAYS_MS = [200, 1000, 5000, 15_000, 60_000];
 

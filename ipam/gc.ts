@@ -21,8 +21,11 @@ export interface Liveness {
   liveHandles(): Promise<ReadonlySet<string>>;
   /** A fresh check of one handle, made just before anything of it is freed. */
   isLive(handle: string, attributes?: AllocationAttributes): Promise<boolean>;
-  /** Nodes that exist; allocations and blocks of other nodes are leaked at once. */
-  liveNodes?(): Promise<ReadonlySet<string>>;
+  /**
+   * Nodes that exist; allocations and blocks of other nodes are leaked at once. Undefined (or no
+   * liveNodes) when that is not known: then no node counts as gone.
+   */
+  liveNodes?(): Promise<ReadonlySet<string> | undefined>;
 }
 
 export interface GcOptions {

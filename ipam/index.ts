@@ -9,6 +9,7 @@ export {
 export { IpamError, type IpamErrorReason, isIpamError } from './errors.js';
 export { DEFAULT_LEAK_GRACE_MS, type GcOptions, type GcReport, LeakCollector, type Liveness } from './gc.js';
 export { Ipam, type IpamOptions } from './ipam.js';
+export { allocationAlive, podLiveness } from './pod-liveness.js';
 export {
   DEFAULT_BLOCK_SIZE,
   type Pool,

@@ -37,6 +37,7 @@ export {
   underlayMtu,
 } from './pod-links.js';
 export { isRunning, type ProcessRef, processStartTime, refFor, terminate } from './processes.js';
+export type { RouteOp, RouteOpFailure, RouteOpKind, RouteOpResult } from './route-batch.js';
 export {
   groupMonitorLines,
   parseRouteEvent,
@@ -45,22 +46,17 @@ export {
   type RouteMonitorOptions,
 } from './route-monitor.js';
 export {
-  applyRouteBatch,
   canonicalPrefix,
   canonicalRoute,
   defaultMetric,
   type KernelRoute,
   type KernelRouteType,
-  listRoutes,
   MAIN_TABLE,
   type Nexthop,
-  type RouteOp,
-  type RouteOpFailure,
-  type RouteOpKind,
-  type RouteOpResult,
   type RouteScope,
   type RouteSpec,
   RouteSpecError,
   type RouteType,
-} from './routes.js';
+} from './route-spec.js';
+export { applyRouteBatch, listRoutes } from './routes.js';
 export { readSysctl, writeSysctls } from './sysctl.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { type IpJsonRoute, parseJsonRoute } from './route-json.js';
 import { groupMonitorLines, parseRouteEvent } from './route-monitor.js';
-import { canonicalRoute, type IpJsonRoute, parseJsonRoute } from './routes.js';
+import { canonicalRoute } from './route-spec.js';
 
 // Captured from `ip -N monitor route` (iproute2 6.1).
 const captured = [

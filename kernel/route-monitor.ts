@@ -4,15 +4,14 @@
 import type { IpFamily } from '../common/addr.js';
 import { type StreamingChild, type StreamingExit, spawnStreaming } from './exec.js';
 import {
-  type KernelRoute,
-  type Nexthop,
   normalizeKernelRoute,
   parseKernelDst,
   parseProtocol,
   parseRouteType,
   parseScope,
   parseTable,
-} from './routes.js';
+} from './route-json.js';
+import type { KernelRoute, Nexthop } from './route-spec.js';
 
 export interface RouteMonitorOptions {
   /** Named namespace (/run/netns); undefined: this process's own namespace. */

@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  batchResults,
-  canonicalRoute,
-  type IpJsonRoute,
-  parseBatchStderr,
-  parseJsonRoute,
-  type RouteOp,
-  RouteSpecError,
-  renderRouteOp,
-} from './routes.js';
+import { batchResults, parseBatchStderr, type RouteOp, renderRouteOp } from './route-batch.js';
+import { type IpJsonRoute, parseJsonRoute } from './route-json.js';
+import { canonicalRoute, RouteSpecError } from './route-spec.js';
 
 describe('canonicalRoute', () => {
   it('fills in the table and the scope the kernel reports (IPv4 only)', () => {

@@ -63,6 +63,9 @@ export function withBlockUpdateHook(ds: Datastore, beforeBlockUpdate: () => Prom
     ipamConfigs: ds.ipamConfigs,
     nodeLabels: (n) => ds.nodeLabels(n),
     annotatePod: (...args) => ds.annotatePod(...args),
+    listPods: () => ds.listPods(),
+    getPod: (...args) => ds.getPod(...args),
+    listNodes: () => ds.listNodes(),
     close: () => ds.close(),
     ipamBlocks: {
       kind: blocks.kind,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalRoute, type KernelRoute } from '../../kernel/routes.js';
+import { canonicalRoute, type KernelRoute } from '../../kernel/route-spec.js';
 import { DesiredRoutes } from './desired.js';
 import { planRouteOps } from './diff.js';
 import { keyOf, routeKey } from './route-key.js';

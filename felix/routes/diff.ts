@@ -4,7 +4,8 @@
 //   wanted, no tabby route               → add, never replace: a foreign route in the slot makes
 //                                           the add fail with EEXIST and stays untouched
 //   tabby routes at a non-default metric  → delete (tabby never writes a metric)
-import { defaultMetric, type KernelRoute, type RouteOp } from '../../kernel/routes.js';
+import type { RouteOp } from '../../kernel/route-batch.js';
+import { defaultMetric, type KernelRoute } from '../../kernel/route-spec.js';
 import { routeMatches } from './route-key.js';
 import type { Route, RouteKey } from './types.js';
 

@@ -2,15 +2,14 @@
 // replace / delete semantics, `ip monitor`-style event lines, and one-shot failure injection.
 import type { KernelErrno } from '../../kernel/errors.js';
 import { KernelError } from '../../kernel/errors.js';
+import type { RouteOp, RouteOpResult } from '../../kernel/route-batch.js';
 import {
   defaultMetric,
   type KernelRoute,
   MAIN_TABLE,
   type Nexthop,
-  type RouteOp,
-  type RouteOpResult,
   type RouteSpec,
-} from '../../kernel/routes.js';
+} from '../../kernel/route-spec.js';
 import type { KernelPort, RouteWatch, RouteWatchHandlers } from './kernel-port.js';
 
 export type FakeFailure =

@@ -1,6 +1,6 @@
 // What the reconciler believes the kernel holds: tabby-protocol routes by key. Filled by a full
 // list, then kept current from the results of its own writes.
-import { defaultMetric, type KernelRoute } from '../../kernel/routes.js';
+import { defaultMetric, type KernelRoute } from '../../kernel/route-spec.js';
 import { keyOf } from './route-key.js';
 import type { Route, RouteKey } from './types.js';
 

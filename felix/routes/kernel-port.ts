@@ -1,14 +1,10 @@
 // The reconciler's view of the kernel: list tabby's routes, apply a batch of ops, watch route
 // events. linuxKernelPort is the real one (kernel/); tests use FakeKernel (fake-kernel.ts).
 import { KernelError } from '../../kernel/errors.js';
+import type { RouteOp, RouteOpResult } from '../../kernel/route-batch.js';
 import { RouteMonitor } from '../../kernel/route-monitor.js';
-import {
-  applyRouteBatch,
-  type KernelRoute,
-  listRoutes,
-  type RouteOp,
-  type RouteOpResult,
-} from '../../kernel/routes.js';
+import type { KernelRoute } from '../../kernel/route-spec.js';
+import { applyRouteBatch, listRoutes } from '../../kernel/routes.js';
 
 export interface RouteWatchHandlers {
   /** A line of `ip monitor route` output. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalRoute, type KernelRoute } from '../../kernel/routes.js';
+import { canonicalRoute, type KernelRoute } from '../../kernel/route-spec.js';
 import { monitorLines } from './fake-kernel.js';
 import { type EventContext, interpretRouteEvents } from './monitor-events.js';
 import { keyOf, routeKey } from './route-key.js';

@@ -4,7 +4,7 @@
 // only matter where they free a conflicted slot or take over one of tabby's, and as a hint
 // that a device a pending route waits for has appeared.
 import { groupMonitorLines, parseRouteEvent } from '../../kernel/route-monitor.js';
-import type { KernelRoute } from '../../kernel/routes.js';
+import type { KernelRoute } from '../../kernel/route-spec.js';
 import { keyOf, routeMatches } from './route-key.js';
 import type { RouteKey } from './types.js';
 

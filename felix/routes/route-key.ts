@@ -1,6 +1,6 @@
 // Keys and comparison of routes (pure). Both sides are canonical (canonicalRoute /
 // normalizeKernelRoute); a wanted nexthop without a device matches the device the kernel chose.
-import { MAIN_TABLE } from '../../kernel/routes.js';
+import { MAIN_TABLE } from '../../kernel/route-spec.js';
 import type { KernelRoute, Route, RouteKey } from './types.js';
 
 export const routeKey = (table: number | undefined, dst: string): RouteKey => `${table ?? MAIN_TABLE}|${dst}`;

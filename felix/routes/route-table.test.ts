@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { canonicalRoute, type KernelRoute, RouteSpecError } from '../../kernel/routes.js';
+import { canonicalRoute, type KernelRoute, RouteSpecError } from '../../kernel/route-spec.js';
 import { type FakeFailure, FakeKernel } from './fake-kernel.js';
 import { routeMatches } from './route-key.js';
 import { RouteTable } from './route-table.js';

@@ -7,13 +7,8 @@
 // resyncs come at start, periodically, and (debounced) when the route monitor reports a
 // tabby-protocol route that disagrees with the cache; events that agree (our own writes) are
 // ignored. Passes never overlap, and events that arrive during one are read after it.
-import {
-  canonicalPrefix,
-  canonicalRoute,
-  type KernelRoute,
-  MAIN_TABLE,
-  type RouteOpResult,
-} from '../../kernel/routes.js';
+import type { RouteOpResult } from '../../kernel/route-batch.js';
+import { canonicalPrefix, canonicalRoute, type KernelRoute, MAIN_TABLE } from '../../kernel/route-spec.js';
 import type { Log } from '../log.js';
 import { DesiredRoutes } from './desired.js';
 import { type PlannedOp, planRouteOps } from './diff.js';

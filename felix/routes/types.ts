@@ -1,6 +1,6 @@
 // The route table's vocabulary: routes, their sources and keys, what a snapshot shows.
 import type { IpFamily } from '../../common/addr.js';
-import type { KernelRoute, Nexthop, RouteScope, RouteSpec, RouteType } from '../../kernel/routes.js';
+import type { KernelRoute, Nexthop, RouteScope, RouteSpec, RouteType } from '../../kernel/route-spec.js';
 
 export type { IpFamily, KernelRoute, Nexthop, RouteScope, RouteType };
 

@@ -23,9 +23,12 @@ describe.skipIf(!isRoot)(`deploy manifests (${ROOT_REASON})`, () => {
       repoPath('deploy/daemonset.yaml'),
       '-f',
       repoPath('deploy/ippool-example.yaml'),
+      '-f',
+      repoPath('deploy/ipam-gc.yaml'),
     );
     expect(stdout).toMatch(/daemonset.apps\/tabby-agent created \(server dry run\)/);
     expect(stdout).toMatch(/ippool.tabby.dev\/default-ipv4 created \(server dry run\)/);
+    expect(stdout).toMatch(/deployment.apps\/tabby-ipam-gc created \(server dry run\)/);
     const can = await kubectl(
       'auth',
       'can-i',
@@ -34,6 +37,15 @@ describe.skipIf(!isRoot)(`deploy manifests (${ROOT_REASON})`, () => {
       '--as=system:serviceaccount:tabby-system:tabby-agent',
     );
     expect(can.stdout.trim()).toBe('yes');
+    const gc = await kubectl(
+      'auth',
+      'can-i',
+      'list',
+      'pods',
+      '--all-namespaces',
+      '--as=system:serviceaccount:tabby-system:tabby-agent',
+    );
+    expect(gc.stdout.trim()).toBe('yes');
   });
 
   it('the CNI config list is valid for the plugin (STATUS reaches the agent check, code 50)', async () => {
