@@ -5,18 +5,10 @@
 
 import type { AddressInfo } from 'node:net';
 import { connect, createServer, type Server } from 'node:net';
+import { relay } from '../common/relay.js';
 
 export async function startApiTunnel(socketPath: string): Promise<{ port: number; close(): Promise<void> }> {
-  const server: Server = createServer((client) => {
-    const upstream = connect(socketPath);
-    client.pipe(upstream).pipe(client);
-    const close = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', close);
-    upstream.on('error', close);
-  });
+  const server: Server = createServer((client) => relay(client, connect(socketPath)));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());

@@ -33,11 +33,19 @@ export function cniEnv(e: CniEnv): NodeJS.ProcessEnv {
   return env;
 }
 
-export async function runCni(e: CniEnv, stdin: string | object, plugin = PLUGIN): Promise<CniOutcome> {
+export const runCni = (e: CniEnv, stdin: string | object, plugin = PLUGIN): Promise<CniOutcome> =>
+  runPluginWithEnv(cniEnv(e), stdin, plugin);
+
+/** Runs the plugin with exactly `env` (for tests of missing or malformed CNI_* variables). */
+export async function runPluginWithEnv(
+  env: NodeJS.ProcessEnv,
+  stdin: string | object,
+  plugin = PLUGIN,
+): Promise<CniOutcome> {
   const input = typeof stdin === 'string' ? stdin : JSON.stringify(stdin);
   let out: { stdout: string; stderr: string; exitCode: number };
   try {
-    out = { ...(await run([plugin], { env: cniEnv(e), input, timeoutMs: 120_000 })), exitCode: 0 };
+    out = { ...(await run([plugin], { env, input, timeoutMs: 120_000 })), exitCode: 0 };
   } catch (err) {
     if (!(err instanceof ExecError)) throw err;
     out = { stdout: err.stdout, stderr: err.stderr, exitCode: err.exitCode ?? -1 };

@@ -7,20 +7,12 @@
 // Run as a daemon: node --import tsx lab/control-plane/api-bridge.ts <socket> <host:port>
 import { chmodSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { relay } from '../../common/relay.js';
 
 /** Relays `socketPath` → `host:port` until closed. */
 export function startApiBridge(socketPath: string, host: string, port: number): Promise<Server> {
   rmSync(socketPath, { force: true });
-  const server = createServer((client: Socket) => {
-    const upstream = connect(port, host);
-    client.pipe(upstream).pipe(client);
-    const close = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', close);
-    upstream.on('error', close);
-  });
+  const server = createServer((client: Socket) => relay(client, connect(port, host)));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(socketPath, () => {

@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentRequest, AgentResponse, CniResult } from '../../cni/protocol.js';
-import { ExecError, run } from '../../kernel/index.js';
+import { run } from '../../kernel/index.js';
+import { PLUGIN, runPluginWithEnv } from '../cni-runner.js';
 import { isRoot } from '../helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const PLUGIN = join(ROOT, 'dist/cni/tabby');
 
 const RESULT: CniResult = {
   interfaces: [
@@ -30,27 +30,12 @@ const RESULT: CniResult = {
   dns: {},
 };
 
-interface Outcome {
-  exitCode: number;
-  stdout: string;
-  doc: Record<string, unknown> | undefined;
-}
-
 /** Runs the plugin with only PATH and the given CNI_* variables (no NODE_EXTRA_CA_CERTS). */
-async function plugin(vars: Record<string, string | undefined>, stdin: string | object): Promise<Outcome> {
+async function plugin(vars: Record<string, string | undefined>, stdin: string | object) {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH };
   for (const [k, v] of Object.entries(vars)) if (v !== undefined) env[k] = v;
-  const input = typeof stdin === 'string' ? stdin : JSON.stringify(stdin);
-  let exitCode = 0;
-  let stdout: string;
-  try {
-    stdout = (await run([PLUGIN], { env, input, timeoutMs: 30_000 })).stdout;
-  } catch (e) {
-    if (!(e instanceof ExecError)) throw e;
-    exitCode = e.exitCode ?? -1;
-    stdout = e.stdout;
-  }
-  return { exitCode, stdout, doc: stdout.trim() ? JSON.parse(stdout) : undefined };
+  const { exitCode, stdout, json } = await runPluginWithEnv(env, stdin, PLUGIN);
+  return { exitCode, stdout, doc: json };
 }
 
 describe.skipIf(!isRoot)('CNI plugin executable: spec errors and results (integration: root)', () => {
