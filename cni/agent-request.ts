@@ -22,6 +22,14 @@ export type AgentCommand = Exclude<CniCommand, 'VERSION'>;
 /** An AgentRequest whose config's cniVersion is one the plugin renders results in. */
 export type PluginRequest = AgentRequest & { conf: VersionedNetConf };
 
+/** Decodes and parses the config on stdin, and checks `command` accepts its cniVersion (6, 7, 1). */
+function readNetConf(command: AgentCommand, stdin: string): { doc: JsonObject; conf: VersionedNetConf } {
+  const doc = decodeNetConf(stdin);
+  const conf = parseTabbyNetConf(doc);
+  requireVersionFor(command, conf.cniVersion);
+  return { doc, conf };
+}
+
 function parsePrevResult(
   doc: JsonObject,
   command: AttachmentCommand,
@@ -52,9 +60,7 @@ function attachmentRequest(
 ): PluginRequest {
   const attachment = readAttachmentEnv(command, env);
   const pod = parseCniArgs(attachment.args);
-  const doc = decodeNetConf(stdin);
-  const conf = parseTabbyNetConf(doc);
-  requireVersionFor(command, conf.cniVersion);
+  const { doc, conf } = readNetConf(command, stdin);
   const request: PluginRequest = {
     protocol: PROTOCOL_VERSION,
     verb: command,
@@ -82,9 +88,7 @@ export function buildAgentRequest(
   warn: (line: string) => void,
 ): PluginRequest {
   if (isAttachmentCommand(command)) return attachmentRequest(command, env, stdin, warn);
-  const doc = decodeNetConf(stdin);
-  const conf = parseTabbyNetConf(doc);
-  requireVersionFor(command, conf.cniVersion);
+  const { doc, conf } = readNetConf(command, stdin);
   const request: PluginRequest = { protocol: PROTOCOL_VERSION, verb: command, conf };
   if (command === 'GC') request.validAttachments = parseValidAttachments(doc);
   return request;

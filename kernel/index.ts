@@ -1,17 +1,11 @@
 // kernel/: the one module that talks to the host — ip, sysctl, namespaces, processes.
+// Only what is imported through this index is exported here; felix/routes imports the route
+// modules (route-*.ts, routes.ts) directly.
 
-export { isKernelErrno, type KernelErrno, KernelError } from './errors.js';
-export {
-  ExecError,
-  run,
-  runInteractive,
-  type StreamingChild,
-  type StreamingExit,
-  spawnDaemon,
-  spawnStreaming,
-} from './exec.js';
-export { ip, ipBatch, ipInPath, ipJson } from './ip.js';
-export { type IpCommand, ipToken, renderIpBatch, renderIpCommand } from './ip-commands.js';
+export { isKernelErrno } from './errors.js';
+export { ExecError, run, runInteractive, spawnDaemon } from './exec.js';
+export { ip, ipBatch, ipJson } from './ip.js';
+export type { IpCommand } from './ip-commands.js';
 export {
   type AddrInfo,
   createVethPair,
@@ -25,38 +19,14 @@ export {
   configurePodInterface,
   createPodVeth,
   deleteLink,
-  type HostLink,
   hostLink,
   listHostLinks,
-  type PodAddress,
-  type PodInterfaceState,
-  type PodVethSpec,
   readPodInterface,
-  setLinkAlias,
   setLinkUp,
   underlayMtu,
 } from './pod-links.js';
-export { isRunning, type ProcessRef, processStartTime, refFor, terminate } from './processes.js';
-export type { RouteOp, RouteOpFailure, RouteOpKind, RouteOpResult } from './route-batch.js';
-export {
-  groupMonitorLines,
-  parseRouteEvent,
-  type RouteEvent,
-  RouteMonitor,
-  type RouteMonitorOptions,
-} from './route-monitor.js';
-export {
-  canonicalPrefix,
-  canonicalRoute,
-  defaultMetric,
-  type KernelRoute,
-  type KernelRouteType,
-  MAIN_TABLE,
-  type Nexthop,
-  type RouteScope,
-  type RouteSpec,
-  RouteSpecError,
-  type RouteType,
-} from './route-spec.js';
+export { isRunning, type ProcessRef, refFor, terminate } from './processes.js';
+export { RouteMonitor } from './route-monitor.js';
+export { canonicalRoute, type KernelRoute } from './route-spec.js';
 export { applyRouteBatch, listRoutes } from './routes.js';
 export { readSysctl, writeSysctls } from './sysctl.js';

@@ -33,6 +33,48 @@ describe('ip command rendering', () => {
   });
 });
 
+describe('pod wiring commands', () => {
+  it('renders a veth pair with its peer born in another namespace, its alias, nodad and scope', () => {
+    expect(
+      renderIpBatch([
+        {
+          op: 'veth-add',
+          name: 'tbyabc',
+          mac: 'ee:ee:ee:ee:ee:ee',
+          mtu: 1450,
+          peer: { name: 'eth0', mac: '02:00:00:00:00:01', netns: '/var/run/netns/cni-1' },
+        },
+        { op: 'link-alias', dev: 'tbyabc', alias: 'ns/pod|c1,eth0|10.244.0.5' },
+        { op: 'addr-add', dev: 'eth0', family: 6, address: 'fd00::5', prefixLength: 128, nodad: true },
+        { op: 'route-add', family: 4, dst: '169.254.1.1/32', dev: 'eth0', scope: 'link' },
+      ]),
+    ).toBe(
+      [
+        'link add dev tbyabc mtu 1450 address ee:ee:ee:ee:ee:ee type veth peer name eth0 mtu 1450 address 02:00:00:00:00:01 netns /var/run/netns/cni-1',
+        'link set dev tbyabc alias ns/pod|c1,eth0|10.244.0.5',
+        'address add fd00::5/128 dev eth0 nodad',
+        'route add 169.254.1.1/32 dev eth0 scope link',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('renders a bare veth pair and checks the alias with its own pattern', () => {
+    expect(renderIpCommand({ op: 'veth-add', name: 'a', peer: { name: 'b' } })).toEqual(
+      'link add dev a type veth peer name b'.split(' '),
+    );
+    expect(() => renderIpCommand({ op: 'link-alias', dev: 'a', alias: 'x y' })).toThrow(/invalid alias/);
+    expect(() => renderIpCommand({ op: 'link-alias', dev: 'a', alias: '' })).toThrow(/invalid alias/);
+    expect(() => renderIpCommand({ op: 'link-alias', dev: 'a', alias: 'x'.repeat(256) })).toThrow(
+      /invalid alias/,
+    );
+    expect(() => renderIpCommand({ op: 'link-up', dev: 'a|b' })).toThrow(/invalid device/);
+    expect(() =>
+      renderIpCommand({ op: 'veth-add', name: 'a', peer: { name: 'b', netns: '/run/netns/x\nlink del a' } }),
+    ).toThrow(/invalid netns/);
+  });
+});
+
 describe('kernel error codes from iproute2 messages', () => {
   it.each([
     ['RTNETLINK answers: File exists', 'EEXIST'],

@@ -5,28 +5,29 @@ import { type RunResult, run } from './exec.js';
 import { type IpCommand, renderIpBatch, renderIpCommand } from './ip-commands.js';
 
 const IP = 'ip';
+const TIMEOUT_MS = 30_000;
 
-function argvFor(netns: string | undefined, args: readonly string[]): string[] {
-  return netns ? [IP, '-n', netns, ...args] : [IP, ...args];
-}
+/** argv of `ip [-n netns] args...` (the one place that spells the namespace option). */
+export const ipArgv = (netns: string | undefined, args: readonly string[]): string[] =>
+  netns ? [IP, '-n', netns, ...args] : [IP, ...args];
 
-/** Runs `ip [-n netns] args...`; failures become KernelError. */
-export async function ip(
-  netns: string | undefined,
-  args: readonly string[],
-  input?: string,
-): Promise<RunResult> {
+async function runIp(argv: readonly string[], input: string | undefined): Promise<RunResult> {
   try {
-    return await run(argvFor(netns, args), { input, timeoutMs: 30_000 });
+    return await run(argv, { input, timeoutMs: TIMEOUT_MS });
   } catch (e) {
     throw toKernelError(e);
   }
 }
 
+const parseJson = <T>(stdout: string): T => (stdout.trim() ? JSON.parse(stdout) : []) as T;
+
+/** Runs `ip [-n netns] args...`; failures become KernelError. */
+export const ip = (netns: string | undefined, args: readonly string[], input?: string): Promise<RunResult> =>
+  runIp(ipArgv(netns, args), input);
+
 /** Runs `ip -json ...` and parses its output. */
 export async function ipJson<T>(netns: string | undefined, args: readonly string[]): Promise<T> {
-  const { stdout } = await ip(netns, ['-json', ...args]);
-  return (stdout.trim() ? JSON.parse(stdout) : []) as T;
+  return parseJson<T>((await ip(netns, ['-json', ...args])).stdout);
 }
 
 /** Applies commands in one `ip -batch -` process (one exec for the whole list). */
@@ -43,10 +44,10 @@ export async function ipBatch(netns: string | undefined, cmds: readonly IpComman
  * Runs `ip args...` inside the network namespace at `path` (any path: /run/netns/X,
  * /var/run/netns/cni-…, /proc/PID/ns/net), through nsenter, since `ip -n` only takes names.
  */
-export async function ipInPath(path: string, args: readonly string[], input?: string): Promise<RunResult> {
-  try {
-    return await run(['nsenter', `--net=${path}`, '--', IP, ...args], { input, timeoutMs: 30_000 });
-  } catch (e) {
-    throw toKernelError(e);
-  }
+export const ipInPath = (path: string, args: readonly string[], input?: string): Promise<RunResult> =>
+  runIp(['nsenter', `--net=${path}`, '--', IP, ...args], input);
+
+/** Runs `ip -json ...` inside the namespace at `path` and parses its output. */
+export async function ipJsonInPath<T>(path: string, args: readonly string[]): Promise<T> {
+  return parseJson<T>((await ipInPath(path, ['-json', ...args])).stdout);
 }

@@ -16,8 +16,12 @@ export async function createVethPair(a: VethEnd, b: VethEnd, mtu?: number): Prom
 
 export interface LinkInfo {
   ifname: string;
+  /** IFLA_IFALIAS, when set. */
+  ifalias?: string;
   operstate: string;
   mtu: number;
+  /** UP, LOWER_UP, NO-CARRIER, … */
+  flags: string[];
   address?: string;
   link_netnsid?: number;
 }
@@ -27,6 +31,8 @@ export interface AddrInfo {
   addr_info: { family: 'inet' | 'inet6'; local: string; prefixlen: number; scope: string }[];
 }
 
-export const listLinks = (netns: string): Promise<LinkInfo[]> => ipJson<LinkInfo[]>(netns, ['link', 'show']);
+/** Links of a named namespace, or of this process's own namespace when `netns` is undefined. */
+export const listLinks = (netns: string | undefined): Promise<LinkInfo[]> =>
+  ipJson<LinkInfo[]>(netns, ['link', 'show']);
 export const listAddresses = (netns: string): Promise<AddrInfo[]> =>
   ipJson<AddrInfo[]>(netns, ['address', 'show']);

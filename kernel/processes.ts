@@ -1,6 +1,6 @@
 // Process identity and termination. A pid alone can be reused; a pid plus its start time
 // (field 22 of /proc/PID/stat) names one process for good, so we never signal a stranger.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ProcessRef {
@@ -11,18 +11,57 @@ export interface ProcessRef {
   name?: string;
 }
 
-export function processStartTime(pid: number): number | undefined {
+/** One process as /proc/PID/stat describes it. */
+export interface ProcStat {
+  pid: number;
+  ppid: number;
+  comm: string;
+  /** Start time in clock ticks since boot (field 22 of /proc/PID/stat). */
+  startTime: number;
+}
+
+/** Pure: parses /proc/PID/stat; undefined for zombies (exited, not yet reaped: they hold nothing but a pid). */
+export function parseProcStat(pid: number, stat: string): ProcStat | undefined {
+  // comm (field 2) may contain spaces and parentheses: split after the last ')'.
+  const close = stat.lastIndexOf(')');
+  const comm = stat.slice(stat.indexOf('(') + 1, close);
+  const fields = stat.slice(close + 2).split(' ');
+  if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+  return { pid, ppid: Number(fields[1]), comm, startTime: Number(fields[19]) };
+}
+
+/** /proc/PID/stat of a live process; undefined when it is gone or a zombie. */
+export function readProcStat(pid: number): ProcStat | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // comm (field 2) may contain spaces and parentheses: split after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const state = fields[0];
-    if (state === 'Z' || state === 'X') return undefined; // exited, not yet reaped
-    return Number(fields[19]);
+    return parseProcStat(pid, readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return undefined;
   }
 }
+
+export interface ProcessInfo extends ProcStat {
+  /** The command line, arguments joined by spaces. */
+  cmdline: string;
+}
+
+/** Every live process (zombies left out), from one walk of /proc. */
+export function listProcesses(): ProcessInfo[] {
+  const out: ProcessInfo[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const p = readProcStat(Number(entry));
+    if (!p) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+      out.push({ ...p, cmdline });
+    } catch {
+      // exited while we looked
+    }
+  }
+  return out;
+}
+
+export const processStartTime = (pid: number): number | undefined => readProcStat(pid)?.startTime;
 
 export function refFor(pid: number, name?: string): ProcessRef {
   return { pid, startTime: processStartTime(pid), name };

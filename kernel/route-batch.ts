@@ -1,6 +1,7 @@
 // `ip -batch` for routes: rendering one line per op, and mapping `ip -batch - -force` exit code
 // and stderr back to one result per op. Pure.
 import { errnoFromText, KernelError } from './errors.js';
+import { ipToken } from './ip-commands.js';
 import { type KernelRoute, MAIN_TABLE, type Nexthop, type RouteSpec, RouteSpecError } from './route-spec.js';
 
 export type RouteOpKind = 'add' | 'replace' | 'delete';
@@ -15,12 +16,12 @@ export interface RouteOp {
   protocol: number;
 }
 
-const safeToken = /^[A-Za-z0-9_.:/@-]+$/;
-
 function token(value: string | number): string {
-  const s = String(value);
-  if (!safeToken.test(s)) throw new RouteSpecError(`route: unsafe token ${JSON.stringify(s)}`);
-  return s;
+  try {
+    return ipToken(value, 'token');
+  } catch {
+    throw new RouteSpecError(`route: unsafe token ${JSON.stringify(String(value))}`);
+  }
 }
 
 /** Renders one op as an `ip -batch` line (no per-line -4/-6: the family is in the addresses). */

@@ -112,10 +112,8 @@ export function normalizeKernelRoute(raw: RawKernelRoute): KernelRoute {
   };
   if (raw.type === 'unicast' && raw.nexthops.length > 0) {
     route.nexthops = [...raw.nexthops].sort(compareNexthops);
-  } else if (raw.type === 'unicast' && raw.dev !== undefined) {
-    route.dev = raw.dev;
   } else if (raw.type !== 'blackhole' && raw.dev !== undefined) {
-    route.dev = raw.dev; // e.g. local routes; IPv6 blackholes report `dev lo`, which means nothing
+    route.dev = raw.dev; // unicast, and e.g. local routes; IPv6 blackholes report `dev lo`, which means nothing
   }
   if (raw.family === 4 && raw.type === 'unicast') route.scope = raw.scope;
   return route;

@@ -3,6 +3,7 @@
 // dies; stop() ends it for sure. The parsers below turn its lines back into KernelRoutes.
 import type { IpFamily } from '../common/addr.js';
 import { type StreamingChild, type StreamingExit, spawnStreaming } from './exec.js';
+import { ipArgv } from './ip.js';
 import {
   normalizeKernelRoute,
   parseKernelDst,
@@ -63,7 +64,7 @@ export class RouteMonitor {
   }
 
   private spawn(): void {
-    const argv = ['ip', ...(this.opts.netns ? ['-n', this.opts.netns] : []), '-N', 'monitor', 'route'];
+    const argv = ipArgv(this.opts.netns, ['-N', 'monitor', 'route']);
     this.startedAt = Date.now();
     const child = spawnStreaming(argv, {
       onStdoutLine: (line) => {

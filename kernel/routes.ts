@@ -4,13 +4,11 @@
 import type { IpFamily } from '../common/addr.js';
 import { KernelError, toKernelError } from './errors.js';
 import { ExecError, run } from './exec.js';
-import { ipJson } from './ip.js';
+import { ipArgv, ipJson } from './ip.js';
+import { listLinks } from './links.js';
 import { batchResults, type RouteOp, type RouteOpResult, renderRouteOp } from './route-batch.js';
 import { type IpJsonRoute, parseJsonRoute } from './route-json.js';
 import type { KernelRoute } from './route-spec.js';
-
-const ipArgv = (netns: string | undefined, args: readonly string[]): string[] =>
-  netns ? ['ip', '-n', netns, ...args] : ['ip', ...args];
 
 /** Routes carrying `protocol` in every table (both families unless `family` is given). */
 export async function listRoutes(
@@ -34,8 +32,7 @@ export async function listRoutes(
 }
 
 async function linkNames(netns: string | undefined): Promise<Set<string>> {
-  const links = await ipJson<{ ifname: string }[]>(netns, ['link', 'show']);
-  return new Set(links.map((l) => l.ifname));
+  return new Set((await listLinks(netns)).map((l) => l.ifname));
 }
 
 /** Devices named inside multipath nexthops: iproute2 aborts the whole batch if one is missing. */

@@ -21,15 +21,15 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { ExecError, run } from '../kernel/index.js';
-import { LIBCNI_CLIENTS } from './containerd/cleanup.js';
 import {
+  CNI_CACHE_DIRS,
   type CniCacheFilter,
+  libcniClientRunning,
   listCniCacheFiles,
   removeCniCacheFiles,
-  removeEmptyCniCacheDirs,
+  rmdirEmptyChain,
 } from './containerd/cni-cache.js';
 import { cnitoolPath } from './containerd/paths.js';
-import { readProcs } from './containerd/procfs.js';
 
 export type CnitoolVerb = 'add' | 'check' | 'del' | 'gc' | 'status';
 
@@ -134,6 +134,6 @@ export const listCnitoolCache = (network: string, netnsPath?: string): string[] 
  */
 export function removeCnitoolCache(network: string, netnsPath?: string): string[] {
   const removed = removeCniCacheFiles(cnitoolFilter(network, netnsPath));
-  removeEmptyCniCacheDirs(() => readProcs().some((p) => LIBCNI_CLIENTS.test(p.comm)));
+  if (!libcniClientRunning()) rmdirEmptyChain(CNI_CACHE_DIRS);
   return removed;
 }

@@ -11,6 +11,7 @@ import {
   type RouteSpec,
 } from '../../kernel/route-spec.js';
 import type { KernelPort, RouteWatch, RouteWatchHandlers } from './kernel-port.js';
+import { devicesOf } from './route-key.js';
 
 export type FakeFailure =
   /** The next list rejects. */
@@ -152,8 +153,7 @@ export class FakeKernel implements KernelPort {
   removeLink(name: string): void {
     this.links.delete(name);
     for (const r of [...this.routes]) {
-      const devs = [r.dev, ...(r.nexthops ?? []).map((n) => n.dev)];
-      if (!devs.includes(name)) continue;
+      if (!devicesOf(r).includes(name)) continue;
       if (r.family === 4) this.routes = this.routes.filter((x) => x !== r);
       else this.drop(r);
     }
@@ -193,9 +193,7 @@ export class FakeKernel implements KernelPort {
       this.drop(found);
       return { ok: true };
     }
-    const missing = [route.dev, ...(route.nexthops ?? []).map((n) => n.dev)].find(
-      (d) => d !== undefined && !this.links.has(d),
-    );
+    const missing = devicesOf(route).find((d) => !this.links.has(d));
     if (missing !== undefined) {
       const error = new KernelError(`route ${op.op}`, 'ENOENT', `Cannot find device "${missing}"`);
       return { ok: false, failure: 'device-unavailable', error };

@@ -1,6 +1,6 @@
 // What the reconciler believes the kernel holds: tabby-protocol routes by key. Filled by a full
 // list, then kept current from the results of its own writes.
-import { defaultMetric, type KernelRoute } from '../../kernel/route-spec.js';
+import { defaultMetric, type KernelRoute, MAIN_TABLE } from '../../kernel/route-spec.js';
 import { keyOf } from './route-key.js';
 import type { Route, RouteKey } from './types.js';
 
@@ -29,7 +29,7 @@ export class KernelCache {
   /** Records a successful add/replace of `route` (at the kernel's default metric). */
   written(route: Route, protocol: number): void {
     const metric = defaultMetric(route.family);
-    const entry: KernelRoute = { ...route, table: route.table ?? 254, protocol, metric };
+    const entry: KernelRoute = { ...route, table: route.table ?? MAIN_TABLE, protocol, metric };
     const key = keyOf(route);
     this.byKey.set(key, [...this.get(key).filter((r) => r.metric !== metric), entry]);
   }

@@ -1,6 +1,7 @@
 // Per-key trouble and when to try again: failed writes (exponential backoff), routes waiting
 // for their device (fast retries, then only on resyncs and device hints once the grace period
 // is over) and conflicts with foreign routes (retried on resyncs only). Pure bookkeeping.
+import { devicesOf } from './route-key.js';
 import type { Route, RouteConflict, RouteKey } from './types.js';
 
 export interface RetryPolicy {
@@ -16,24 +17,19 @@ export interface RetryPolicy {
 
 type KeyState =
   | { kind: 'failed'; attempts: number; retryAt: number; error: string }
-  | {
-      kind: 'pending';
-      route: Route;
-      devices: string[];
-      since: number;
-      attempts: number;
-      retryAt: number;
-      reported: boolean;
-    }
+  | { kind: 'pending'; route: Route; since: number; attempts: number; retryAt: number; reported: boolean }
   | { kind: 'conflict'; route: Route; reason: string; confirmed: boolean; retryAt: number };
 
 export type Settled = KeyState['kind'] | undefined;
 
-const backoff = (base: number, max: number, attempts: number): number =>
-  Math.min(max, base * 2 ** Math.min(attempts - 1, 30));
+/** Exponential backoff: `base` before the first retry, doubling per attempt, at most `max`. */
+export const backoffMs = (base: number, max: number, attempt: number): number =>
+  Math.min(max, base * 2 ** Math.min(attempt - 1, 30));
 
 export class KeyStatus {
   private readonly states = new Map<RouteKey, KeyState>();
+  /** Pending keys by the devices their routes name (kept in step with `states`). */
+  private readonly pendingByDevice = new Map<string, Set<RouteKey>>();
 
   constructor(private readonly policy: RetryPolicy) {}
 
@@ -52,7 +48,7 @@ export class KeyStatus {
   /** The key is as wanted (or nothing is wanted): forget its trouble; returns what it was. */
   settle(key: RouteKey): { kind: Settled; reported: boolean } {
     const s = this.states.get(key);
-    this.states.delete(key);
+    this.put(key, undefined);
     const reported = s?.kind === 'pending' ? s.reported : s?.kind === 'conflict' ? s.confirmed : false;
     return { kind: s?.kind, reported };
   }
@@ -61,8 +57,8 @@ export class KeyStatus {
   failed(key: RouteKey, now: number, error: string): boolean {
     const s = this.states.get(key);
     const attempts = s?.kind === 'failed' ? s.attempts + 1 : 1;
-    const retryAt = now + backoff(this.policy.baseMs, this.policy.maxMs, attempts);
-    this.states.set(key, { kind: 'failed', attempts, retryAt, error });
+    const retryAt = now + backoffMs(this.policy.baseMs, this.policy.maxMs, attempts);
+    this.put(key, { kind: 'failed', attempts, retryAt, error });
     return attempts === 1;
   }
 
@@ -71,24 +67,14 @@ export class KeyStatus {
     const prev = this.states.get(key);
     const s =
       prev?.kind === 'pending'
-        ? prev
-        : {
-            kind: 'pending' as const,
-            route,
-            devices: devicesOf(route),
-            since: now,
-            attempts: 0,
-            retryAt: 0,
-            reported: false,
-          };
-    s.route = route;
-    s.devices = devicesOf(route);
+        ? { ...prev, route }
+        : { kind: 'pending' as const, route, since: now, attempts: 0, retryAt: 0, reported: false };
     s.attempts++;
     const overdue = now - s.since >= this.policy.graceMs;
     s.retryAt = overdue
       ? Number.POSITIVE_INFINITY
-      : now + backoff(this.policy.baseMs, this.policy.pendingMaxMs, s.attempts);
-    this.states.set(key, s);
+      : now + backoffMs(this.policy.baseMs, this.policy.pendingMaxMs, s.attempts);
+    this.put(key, s);
     if (!overdue || s.reported) return false;
     s.reported = true;
     return true;
@@ -103,7 +89,7 @@ export class KeyStatus {
     const prev = this.states.get(key);
     const retryAt = Number.POSITIVE_INFINITY;
     if (prev?.kind !== 'conflict') {
-      this.states.set(key, { kind: 'conflict', route, reason, confirmed: false, retryAt });
+      this.put(key, { kind: 'conflict', route, reason, confirmed: false, retryAt });
       return 'new';
     }
     prev.route = route;
@@ -125,9 +111,8 @@ export class KeyStatus {
 
   /** Keys of routes waiting for device `dev`. */
   pendingOn(dev: string): RouteKey[] {
-    const keys: RouteKey[] = [];
-    for (const [key, s] of this.states) if (s.kind === 'pending' && s.devices.includes(dev)) keys.push(key);
-    return keys;
+    const keys = this.pendingByDevice.get(dev);
+    return keys ? [...keys] : [];
   }
 
   retryAt(key: RouteKey): number {
@@ -150,10 +135,28 @@ export class KeyStatus {
     for (const s of this.states.values()) if (s.kind === 'pending') out.push(s.route);
     return out;
   }
-}
 
-function devicesOf(route: Route): string[] {
-  const devs = route.dev ? [route.dev] : [];
-  for (const nh of route.nexthops ?? []) if (nh.dev) devs.push(nh.dev);
-  return devs;
+  /** Sets (or with undefined, forgets) `key`'s state, keeping the device index in step. */
+  private put(key: RouteKey, next: KeyState | undefined): void {
+    const prev = this.states.get(key);
+    if (prev?.kind === 'pending') {
+      for (const dev of devicesOf(prev.route)) {
+        const keys = this.pendingByDevice.get(dev);
+        keys?.delete(key);
+        if (keys?.size === 0) this.pendingByDevice.delete(dev);
+      }
+    }
+    if (next === undefined) {
+      this.states.delete(key);
+      return;
+    }
+    this.states.set(key, next);
+    if (next.kind === 'pending') {
+      for (const dev of devicesOf(next.route)) {
+        const keys = this.pendingByDevice.get(dev);
+        if (keys) keys.add(key);
+        else this.pendingByDevice.set(dev, new Set([key]));
+      }
+    }
+  }
 }

@@ -5,7 +5,7 @@
 // that a device a pending route waits for has appeared.
 import { groupMonitorLines, parseRouteEvent } from '../../kernel/route-monitor.js';
 import type { KernelRoute } from '../../kernel/route-spec.js';
-import { keyOf, routeMatches } from './route-key.js';
+import { devicesOf, keyOf, routeMatches } from './route-key.js';
 import type { RouteKey } from './types.js';
 
 export interface EventContext {
@@ -55,10 +55,4 @@ export function interpretRouteEvents(lines: readonly string[], ctx: EventContext
       for (const dev of devicesOf(route)) for (const k of ctx.pendingOn(dev)) verdict.retry.add(k);
   }
   return verdict;
-}
-
-function devicesOf(route: KernelRoute): string[] {
-  const devs = route.dev ? [route.dev] : [];
-  for (const nh of route.nexthops ?? []) if (nh.dev) devs.push(nh.dev);
-  return devs;
 }

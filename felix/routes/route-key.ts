@@ -7,6 +7,13 @@ export const routeKey = (table: number | undefined, dst: string): RouteKey => `$
 
 export const keyOf = (r: Route | KernelRoute): RouteKey => routeKey(r.table, r.dst);
 
+/** The devices a route names: its own and its nexthops' (a nexthop without one names none). */
+export function devicesOf(r: Route | KernelRoute): string[] {
+  const devs = r.dev ? [r.dev] : [];
+  for (const nh of r.nexthops ?? []) if (nh.dev) devs.push(nh.dev);
+  return devs;
+}
+
 /** Whether the kernel route `have` is what `want` asks for (metric aside). */
 export function routeMatches(want: Route | KernelRoute, have: Route | KernelRoute): boolean {
   if (

@@ -16,7 +16,7 @@ import { EarliestTimer } from './earliest-timer.js';
 import { FlushBarrier } from './flush-barrier.js';
 import { KernelCache } from './kernel-cache.js';
 import { asKernelError, type KernelPort, linuxKernelPort, type RouteWatch } from './kernel-port.js';
-import { KeyStatus } from './key-status.js';
+import { backoffMs, KeyStatus } from './key-status.js';
 import { interpretRouteEvents } from './monitor-events.js';
 import { describeRoute, routeKey } from './route-key.js';
 import {
@@ -234,7 +234,7 @@ export class RouteTable {
   }
 
   private backoffMs(attempt: number): number {
-    return Math.min(this.timing.retryMaxMs, this.timing.retryBaseMs * 2 ** Math.min(attempt - 1, 30));
+    return backoffMs(this.timing.retryBaseMs, this.timing.retryMaxMs, attempt);
   }
 
   /** A pass within `delayMs` (an earlier request stands). Only while running. */
@@ -383,7 +383,6 @@ export class RouteTable {
         return;
       }
       failedKeys.add(key);
-      this.dirty.add(key);
       if (result.failure === 'batch-aborted') aborted = true;
       if (!isKernelRoute(route) && result.failure === 'exists') {
         const seen = this.status.conflict(key, route, 'a route of another protocol holds this destination');
@@ -406,6 +405,9 @@ export class RouteTable {
           this.log.warn(fields, 'route write failed; retrying');
         else this.log.debug(fields, 'route write failed again');
       }
+      // Conflicts, and routes whose device is overdue, wait for a resync or an event (which
+      // mark them dirty themselves); only keys with a retry time are worth a pass's scan.
+      if (Number.isFinite(this.status.retryAt(key))) this.dirty.add(key);
     });
     for (const { key } of ops) if (!failedKeys.has(key)) this.settled(key);
     return aborted;

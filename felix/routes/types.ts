@@ -1,8 +1,8 @@
 // The route table's vocabulary: routes, their sources and keys, what a snapshot shows.
 import type { IpFamily } from '../../common/addr.js';
-import type { KernelRoute, Nexthop, RouteScope, RouteSpec, RouteType } from '../../kernel/route-spec.js';
+import type { KernelRoute, RouteSpec } from '../../kernel/route-spec.js';
 
-export type { IpFamily, KernelRoute, Nexthop, RouteScope, RouteType };
+export type { IpFamily, KernelRoute };
 
 /** A route tabby wants in the FIB (canonicalized on the way in; see canonicalRoute). */
 export type Route = RouteSpec;

@@ -14,7 +14,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { deleteNetns, isRunning, type ProcessRef, run, terminate } from '../../kernel/index.js';
 import { LabError } from '../errors.js';
-import { listCniCacheFiles, removeCniCacheFiles, removeEmptyCniCacheDirs } from './cni-cache.js';
+import {
+  CNI_CACHE_DIRS,
+  libcniClientRunning,
+  listCniCacheFiles,
+  removeCniCacheFiles,
+  rmdirEmptyChain,
+} from './cni-cache.js';
 import { containerdLayout } from './config.js';
 import {
   cgroupPids,
@@ -29,9 +35,6 @@ import {
 } from './procfs.js';
 
 export const SHIM_SOCKET_DIR = '/run/containerd/s';
-
-/** comm of processes that may write to /run/containerd or /var/lib/cni at any moment. */
-export const LIBCNI_CLIENTS = /^(containerd|containerd-shim.*|cnitool)$/;
 
 /** What one instance may leave behind; the handle fills it as it learns (pid, IDs, netns). */
 export interface ContainerdFootprint {
@@ -215,17 +218,11 @@ export async function teardownContainerd(
 
   // 6. Shared dirs (/run/containerd/s, /run/containerd, /var/lib/cni/results, /var/lib/cni),
   //    when empty and no other libcni client or containerd runs to need them.
-  const busy = () => readProcs().some((p) => LIBCNI_CLIENTS.test(p.comm));
-  if (!busy()) {
-    for (const d of [SHIM_SOCKET_DIR, '/run/containerd']) {
-      try {
-        rmdirSync(d);
-      } catch {
-        break; // not empty, or not there
-      }
-    }
+  //    Asked once, after the kills above (the scan of step 1 predates them).
+  if (!libcniClientRunning()) {
+    rmdirEmptyChain([SHIM_SOCKET_DIR, '/run/containerd']);
+    rmdirEmptyChain(CNI_CACHE_DIRS);
   }
-  removeEmptyCniCacheDirs(busy);
 
   if (problems.length > 0) throw new LabError(`containerd teardown of ${fp.dir}: ${problems.join('; ')}`);
 }

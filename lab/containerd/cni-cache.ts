@@ -2,9 +2,10 @@
 // /var/lib/cni/results/<network>-<containerID>-<ifname>, JSON of kind "cniCacheV1", written after
 // ADD and deleted after DEL. Neither cnitool nor containerd 1.6 lets us move it, so tests clean
 // up only their own files, by network name and/or container ID, and the directories only when
-// they are empty and no libcni client is running.
+// they are empty and no libcni client is running (libcniClientRunning, rmdirEmptyChain).
 import { readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { listProcesses } from '../../kernel/processes.js';
 
 export const CNI_CACHE_ROOT = '/var/lib/cni';
 export const CNI_RESULTS_DIR = `${CNI_CACHE_ROOT}/results`;
@@ -57,14 +58,21 @@ export function removeCniCacheFiles(f: CniCacheFilter, dir = CNI_RESULTS_DIR): s
   return files;
 }
 
+/** comm of processes that may write to /run/containerd or /var/lib/cni at any moment. */
+const LIBCNI_CLIENTS = /^(containerd|containerd-shim.*|cnitool)$/;
+
 /**
- * Removes /var/lib/cni/results and /var/lib/cni when they are empty and no libcni client
- * (containerd, its shims, cnitool) is running that could be about to write there. `busy` says
- * whether such a process is alive.
+ * Is a libcni client (containerd, its shims, cnitool) running, that could be about to write to
+ * the shared dirs? One walk of /proc: callers ask once and decide for every shared dir.
  */
-export function removeEmptyCniCacheDirs(busy: () => boolean): void {
-  if (busy()) return;
-  for (const d of [CNI_RESULTS_DIR, CNI_CACHE_ROOT]) {
+export const libcniClientRunning = (): boolean => listProcesses().some((p) => LIBCNI_CLIENTS.test(p.comm));
+
+/**
+ * rmdir each dir in turn (a dir, then its parent...), stopping at the first that is not empty or
+ * not there: /var/lib/cni/results then /var/lib/cni, when no runtime's files are left in them.
+ */
+export function rmdirEmptyChain(dirs: readonly string[]): void {
+  for (const d of dirs) {
     try {
       rmdirSync(d);
     } catch {
@@ -72,3 +80,6 @@ export function removeEmptyCniCacheDirs(busy: () => boolean): void {
     }
   }
 }
+
+/** The libcni cache dirs, innermost first, for rmdirEmptyChain. */
+export const CNI_CACHE_DIRS = [CNI_RESULTS_DIR, CNI_CACHE_ROOT] as const;

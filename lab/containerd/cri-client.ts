@@ -67,13 +67,6 @@ export interface RunPodSandboxOptions {
   hostname?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
-  dnsConfig?: { servers?: string[]; searches?: string[]; options?: string[] };
-  portMappings?: {
-    protocol?: 'TCP' | 'UDP' | 'SCTP';
-    containerPort: number;
-    hostPort?: number;
-    hostIp?: string;
-  }[];
   /** Linux cgroup parent; '' lets the runtime choose. */
   cgroupParent?: string;
   timeoutMs?: number;
@@ -87,11 +80,7 @@ export interface CriClient {
   podSandboxStatus(id: string, opts?: { verbose?: boolean }): Promise<SandboxStatus>;
   stopPodSandbox(id: string): Promise<void>;
   removePodSandbox(id: string): Promise<void>;
-  listPodSandbox(filter?: {
-    id?: string;
-    state?: SandboxState;
-    labels?: Record<string, string>;
-  }): Promise<SandboxSummary[]>;
+  listPodSandbox(): Promise<SandboxSummary[]>;
   /** ImageService.ImageStatus: is the image in CRI's store? */
   imageExists(ref: string): Promise<boolean>;
   close(): void;
@@ -216,8 +205,6 @@ export function criClient(opts: CriClientOptions): CriClient {
         hostname: o.hostname ?? o.name,
         labels: o.labels ?? {},
         annotations: o.annotations ?? {},
-        dnsConfig: o.dnsConfig,
-        portMappings: o.portMappings,
         linux: { cgroupParent: o.cgroupParent ?? '' },
       };
       const r = await call<{ podSandboxId: string }>('RunPodSandbox', { config }, o.timeoutMs ?? 120_000);
@@ -246,11 +233,8 @@ export function criClient(opts: CriClientOptions): CriClient {
       await call('RemovePodSandbox', { podSandboxId: id }, 60_000);
     },
 
-    async listPodSandbox(f) {
-      const filter = f
-        ? { id: f.id ?? '', state: f.state ? { state: f.state } : undefined, labelSelector: f.labels ?? {} }
-        : undefined;
-      const r = await call<{ items: WireSandbox[] }>('ListPodSandbox', { filter });
+    async listPodSandbox() {
+      const r = await call<{ items: WireSandbox[] }>('ListPodSandbox', {});
       return r.items.map(summaryOf);
     },
 

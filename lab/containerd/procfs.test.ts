@@ -1,21 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { cgroupRoots, descendants, mountsUnder, type ProcEntry, parseMounts, parseStat } from './procfs.js';
+import { cgroupRoots, descendants, mountsUnder, type ProcEntry, parseMounts } from './procfs.js';
 
 const proc = (pid: number, ppid: number): ProcEntry => ({ pid, ppid, comm: 'x', cmdline: '', startTime: 1 });
 
 describe('procfs parsing', () => {
-  it('reads ppid, comm (with spaces and parens) and start time from /proc/PID/stat; skips zombies', () => {
-    const fields = ['S', '42', ...Array.from({ length: 17 }, () => '0'), '12345', '0'];
-    expect(parseStat(7, `7 (containerd-shim) ${fields.join(' ')}`)).toEqual({
-      pid: 7,
-      ppid: 42,
-      comm: 'containerd-shim',
-      startTime: 12345,
-    });
-    expect(parseStat(8, `8 (a (b) c) ${fields.join(' ')}`)?.comm).toBe('a (b) c');
-    expect(parseStat(9, `9 (sleep) Z 1 ${fields.slice(2).join(' ')}`)).toBeUndefined();
-  });
-
   it('finds every descendant of the roots, not the roots', () => {
     const procs = [proc(1, 0), proc(10, 1), proc(11, 10), proc(12, 11), proc(20, 1), proc(21, 20)];
     expect([...descendants(procs, new Set([10]))].sort()).toEqual([11, 12]);

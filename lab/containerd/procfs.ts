@@ -3,41 +3,13 @@
 // its pause processes live in, its cgroups. Parsing is pure; the readers are thin.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { listProcesses, type ProcessInfo } from '../../kernel/processes.js';
 
-export interface ProcEntry {
-  pid: number;
-  ppid: number;
-  comm: string;
-  cmdline: string;
-  /** Start time in clock ticks since boot (field 22 of /proc/PID/stat). */
-  startTime: number;
-}
-
-/** Pure: parses /proc/PID/stat; undefined for zombies (they hold nothing but a pid). */
-export function parseStat(pid: number, stat: string): Omit<ProcEntry, 'cmdline'> | undefined {
-  const close = stat.lastIndexOf(')');
-  const comm = stat.slice(stat.indexOf('(') + 1, close);
-  const fields = stat.slice(close + 2).split(' ');
-  if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
-  return { pid, ppid: Number(fields[1]), comm, startTime: Number(fields[19]) };
-}
+/** A live process: pid, ppid, comm, start time and command line (kernel/processes.ts reads them). */
+export type ProcEntry = ProcessInfo;
 
 /** Every live process (zombies left out). */
-export function readProcs(): ProcEntry[] {
-  const out: ProcEntry[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const p = parseStat(Number(entry), readFileSync(`/proc/${entry}/stat`, 'utf8'));
-      if (!p) continue;
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
-      out.push({ ...p, cmdline });
-    } catch {
-      // exited while we looked
-    }
-  }
-  return out;
-}
+export const readProcs = (): ProcEntry[] => listProcesses();
 
 /** Pure: the pids below `roots` in the process tree (roots excluded). */
 export function descendants(procs: readonly ProcEntry[], roots: ReadonlySet<number>): Set<number> {
