@@ -10,6 +10,8 @@ export interface IpamGcOptions {
   graceMs: number;
   intervalMs: number;
   once: boolean;
+  /** Only these pool CIDRs (default: every pool). */
+  pools?: string[];
   write: (line: string) => void;
   signal?: AbortSignal;
 }
@@ -35,7 +37,7 @@ const summary = (r: GcReport) => ({
 /** Runs the collector; resolves with the number of runs that reported errors. */
 export async function runIpamGc(ds: Datastore, o: IpamGcOptions): Promise<number> {
   const ipam = new Ipam(ds);
-  const collector = new LeakCollector(ipam, podLiveness(ds, ipam), { graceMs: o.graceMs });
+  const collector = new LeakCollector(ipam, podLiveness(ds, ipam), { graceMs: o.graceMs, pools: o.pools });
   let failedRuns = 0;
   for (;;) {
     try {

@@ -13,7 +13,7 @@ const USAGE = `usage:
   tabby ipam check [--json]                  consistency report; exit status 1 on problems
   tabby ipam release --handle H [--node N]   free every address of a handle
   tabby ipam release --ip A                  free one address
-  tabby ipam gc [--grace 15m] [--interval D] [--once]
+  tabby ipam gc [--grace 15m] [--interval D] [--once] [--pool CIDR ...]
                                              free addresses whose pod is gone (after the grace
                                              period; at once when its node is gone); runs until
                                              stopped, one JSON report per run
@@ -33,6 +33,7 @@ async function main(argv: string[]): Promise<number> {
       grace: { type: 'string' },
       interval: { type: 'string' },
       once: { type: 'boolean' },
+      pool: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -88,6 +89,7 @@ async function main(argv: string[]): Promise<number> {
           graceMs,
           intervalMs,
           once: values.once ?? false,
+          pools: values.pool,
           write: (line) => process.stdout.write(`${line}\n`),
           signal: stop.signal,
         });

@@ -57,6 +57,18 @@ describe('leak GC', () => {
     expect((await ipam.assign('alive', 'node1', { v4: 1 })).addresses[0]?.address).toBe(alive);
   });
 
+  it('with pools given, touches nothing outside them', async () => {
+    await ds.ipPools.create({ metadata: { name: 'other' }, spec: { cidr: '10.245.0.0/16' } });
+    const inside = await assign('inside');
+    pods.add('outside');
+    await ipam.assign('outside', 'node1', { v4: 1, pool: 'other' });
+    pods.clear();
+    const gc = new LeakCollector(ipam, liveness(), { graceMs: 0, now: () => clock, pools: ['10.244.0.0/16'] });
+    const report = await gc.run();
+    expect(report.reclaimed).toEqual([{ address: inside, handle: 'inside', node: 'node1' }]);
+    expect(await ipam.addressesOf('outside', 'node1')).toHaveLength(1);
+  });
+
   it('never frees an address whose pod came back before the re-check', async () => {
     const addr = await assign('flappy');
     pods.delete('flappy');

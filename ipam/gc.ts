@@ -14,7 +14,7 @@ import { allocatedCount, holdings } from './block.js';
 import { releaseEmptyBlock } from './block-release.js';
 import { updateHandles } from './handles.js';
 import type { Ipam } from './ipam.js';
-import { type IpamSnapshot, readSnapshot } from './snapshot.js';
+import { type IpamSnapshot, readSnapshot, snapshotWithin } from './snapshot.js';
 
 export interface Liveness {
   /** Handles whose pods exist now. */
@@ -31,6 +31,8 @@ export interface Liveness {
 export interface GcOptions {
   /** How long something must look leaked before it is freed (default 15 min; 0 = at once). */
   graceMs?: number;
+  /** Only blocks (and their allocations, affinities, index entries) inside these pool CIDRs. */
+  pools?: string[];
   now?: () => number;
 }
 
@@ -62,6 +64,7 @@ export class LeakCollector {
   /** When each suspect was first seen, by key. */
   private readonly firstSeen = new Map<string, number>();
   private readonly graceMs: number;
+  private readonly pools: string[] | undefined;
   private readonly now: () => number;
 
   constructor(
@@ -70,7 +73,12 @@ export class LeakCollector {
     options: GcOptions = {},
   ) {
     this.graceMs = options.graceMs ?? DEFAULT_LEAK_GRACE_MS;
+    this.pools = options.pools;
     this.now = options.now ?? Date.now;
+  }
+
+  private scoped(s: IpamSnapshot): IpamSnapshot {
+    return this.pools ? snapshotWithin(s, this.pools) : s;
   }
 
   private get ds(): Datastore {
@@ -87,7 +95,7 @@ export class LeakCollector {
       staleClaims: [],
       errors: [],
     };
-    const snapshot = await readSnapshot(this.ds);
+    const snapshot = this.scoped(await readSnapshot(this.ds));
     const [live, nodes] = await Promise.all([this.liveness.liveHandles(), this.liveness.liveNodes?.()]);
     const nodeGone = (n: string | undefined) => nodes !== undefined && n !== undefined && !nodes.has(n);
     const seen = new Set<string>();
@@ -141,7 +149,10 @@ export class LeakCollector {
     // 2. Index entries with nothing behind them, 3. half-done claims, 4. empty blocks.
     await this.dropStaleIndexEntries(snapshot, live, ripe, attempt, report);
     await this.dropStaleClaims(snapshot, nodeGone, ripe, attempt, report);
-    const blocks = report.reclaimed.length > 0 ? (await this.ds.ipamBlocks.list()).items : snapshot.blocks;
+    const blocks =
+      report.reclaimed.length > 0
+        ? this.scoped({ ...snapshot, blocks: (await this.ds.ipamBlocks.list()).items }).blocks
+        : snapshot.blocks;
     await this.releaseEmptyBlocks(blocks, nodeGone, ripe, attempt, report);
 
     for (const key of this.firstSeen.keys()) if (!seen.has(key)) this.firstSeen.delete(key);

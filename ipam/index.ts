@@ -20,5 +20,5 @@ export {
   usablePools,
 } from './pools.js';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
-export { type IpamSnapshot, readSnapshot } from './snapshot.js';
+export { type IpamSnapshot, readSnapshot, snapshotWithin } from './snapshot.js';
 export type { AssignedAddress, AssignOptions, AssignResult, ReleaseResult } from './types.js';

@@ -1,13 +1,12 @@
 // IPAM test helpers shared by integration tests and the benchmark: wiping IPAM state, racing a
 // second writer into a block update, and summarising a burst's results.
-import { cidrsOverlap, parseCidr } from '../common/addr.js';
 import {
   type Datastore,
   IPAM_CONFIG_NAME,
   isDatastoreError,
   type ResourceStore,
 } from '../datastore/index.js';
-import { type IpamSnapshot, readSnapshot } from '../ipam/index.js';
+import { type IpamSnapshot, readSnapshot, snapshotWithin } from '../ipam/index.js';
 
 /**
  * The part of the cluster's IPAM state a test owns: its pool, the blocks and affinities inside
@@ -20,12 +19,8 @@ export interface IpamScope {
 }
 
 export function scopedSnapshot(s: IpamSnapshot, scope: IpamScope): IpamSnapshot {
-  const pool = parseCidr(scope.pool);
-  const inPool = (cidr: string) => cidrsOverlap(pool, parseCidr(cidr));
   return {
-    pools: s.pools.filter((p) => p.spec.cidr === scope.pool),
-    blocks: s.blocks.filter((b) => inPool(b.spec.cidr)),
-    affinities: s.affinities.filter((a) => inPool(a.spec.cidr)),
+    ...snapshotWithin(s, [scope.pool]),
     handles: s.handles.filter((h) => scope.nodes.includes(h.spec.node)),
   };
 }
