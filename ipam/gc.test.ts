@@ -63,7 +63,11 @@ describe('leak GC', () => {
     pods.add('outside');
     await ipam.assign('outside', 'node1', { v4: 1, pool: 'other' });
     pods.clear();
-    const gc = new LeakCollector(ipam, liveness(), { graceMs: 0, now: () => clock, pools: ['10.244.0.0/16'] });
+    const gc = new LeakCollector(ipam, liveness(), {
+      graceMs: 0,
+      now: () => clock,
+      pools: ['10.244.0.0/16'],
+    });
     const report = await gc.run();
     expect(report.reclaimed).toEqual([{ address: inside, handle: 'inside', node: 'node1' }]);
     expect(await ipam.addressesOf('outside', 'node1')).toHaveLength(1);
