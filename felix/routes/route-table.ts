@@ -405,9 +405,7 @@ export class RouteTable {
           this.log.warn(fields, 'route write failed; retrying');
         else this.log.debug(fields, 'route write failed again');
       }
-      // Conflicts, and routes whose device is overdue, wait for a resync or an event (which
-      // mark them dirty themselves); only keys with a retry time are worth a pass's scan.
-      if (Number.isFinite(this.status.retryAt(key))) this.dirty.add(key);
+      this.dirty.add(key);
     });
     for (const { key } of ops) if (!failedKeys.has(key)) this.settled(key);
     return aborted;
