@@ -55,7 +55,7 @@ export function countingDatastore(inner: Datastore): CountingDatastore {
   const wrap = <S>(store: ResourceStore<S>): ResourceStore<S> => ({
     kind: store.kind,
     get: (name) => store.get(name),
-    list: (labels) => store.list(labels),
+    list: (labels, options) => store.list(labels, options),
     watch: (onEvent, options) => store.watch(onEvent, options),
     create: (obj) => counted('creates', () => store.create(obj)),
     update: (obj) => counted('updates', () => store.update(obj)),

@@ -18,6 +18,10 @@ export interface ListResult<S> {
   resourceVersion: string;
 }
 
+export interface ListOptions {
+  cached?: boolean;
+}
+
 export interface WatchEvent<S> {
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
   object: Resource<S>;
@@ -64,8 +68,12 @@ export interface ResourceStore<S> {
   readonly kind: string;
   /** The object, or undefined when there is none. */
   get(name: string): Promise<Resource<S> | undefined>;
-  /** All objects, or those carrying every label in `labels`. */
-  list(labels?: Record<string, string>): Promise<ListResult<S>>;
+  /**
+   * All objects, or those carrying every label in `labels`. With `cached`, the answer may be a
+   * little stale (Kubernetes: resourceVersion "0", served from the API server's watch cache
+   * without waiting for it to catch up with etcd — a consistent list can wait tens of ms).
+   */
+  list(labels?: Record<string, string>, options?: ListOptions): Promise<ListResult<S>>;
   create(obj: NewResource<S>): Promise<Resource<S>>;
   /** Replaces the whole object, metadata included: pass back what `get` returned, modified. */
   update(obj: Resource<S>): Promise<Resource<S>>;

@@ -3,6 +3,7 @@
 // resourceVersion (the API server's compare-and-swap), `delete` sends its preconditions.
 import type { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import type {
+  ListOptions,
   ListResult,
   NewResource,
   Preconditions,
@@ -48,11 +49,12 @@ export class KubernetesStore<S> implements ResourceStore<S> {
     }
   }
 
-  async list(labels?: Record<string, string>): Promise<ListResult<S>> {
+  async list(labels?: Record<string, string>, options: ListOptions = {}): Promise<ListResult<S>> {
     const raw = await mapErrors('list', this.kind, async () => {
       return (await this.api.listClusterCustomObject({
         ...this.ref,
         labelSelector: labelSelector(labels),
+        ...(options.cached ? { resourceVersion: '0' } : {}),
       })) as KubeList;
     });
     return {

@@ -1,7 +1,7 @@
 // The agent's CNI endpoint: a unix socket only root can open (directory 0700, socket 0600). One
 // JSON line per request, one per response, then the connection closes. Refuses to start when
 // another live agent already answers on the socket; a stale socket file is replaced.
-import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { type AgentRequest, type AgentResponse, CNI_ERROR } from '../cni/protocol.js';
@@ -25,22 +25,27 @@ export class CniServer {
 
   async start(): Promise<void> {
     mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-    if (existsSync(this.path)) {
-      if (await answers(this.path)) throw new Error(`${this.path}: another tabby agent is already listening`);
-      rmSync(this.path, { force: true });
+    if (existsSync(this.path) && (await answers(this.path))) {
+      throw new Error(`${this.path}: another tabby agent is already listening`);
     }
+    // Bound under a private name, then renamed into place: the switch from a stale file is
+    // atomic, and libuv's unlink-on-close hits the private name, never a path that a newer
+    // agent may own by then.
+    const bound = `${this.path}.${process.pid}`;
+    rmSync(bound, { force: true });
     const server = createServer((s) => this.serve(s));
     // Created 0600 from the start (no window where another user could connect).
     const mask = process.umask(0o177);
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(this.path, () => resolve());
+        server.listen(bound, () => resolve());
       });
     } finally {
       process.umask(mask);
     }
-    chmodSync(this.path, 0o600);
+    chmodSync(bound, 0o600);
+    renameSync(bound, this.path);
     this.inode = statSync(this.path).ino;
     this.server = server;
   }
@@ -50,9 +55,7 @@ export class CniServer {
     const server = this.server;
     this.server = undefined;
     if (!server) return;
-    // A new agent may already own the path (an overlapping rollout): leave its socket alone. (libuv
-    // unlinks a listening pipe's path on close whatever it is now, so overlapping agents are
-    // still to be avoided: the DaemonSet rolls with maxUnavailable, never maxSurge.)
+    // A new agent may already own the path (an overlapping rollout): leave its socket alone.
     const mine = this.inode !== undefined && statIno(this.path) === this.inode;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const s of this.sockets) s.destroy();
@@ -65,10 +68,12 @@ export class CniServer {
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => {});
     let buf = '';
+    let bytes = 0;
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
       buf += chunk;
-      if (buf.length > MAX_REQUEST_BYTES) {
+      bytes += Buffer.byteLength(chunk);
+      if (bytes > MAX_REQUEST_BYTES) {
         socket.removeAllListeners('data');
         this.reply(socket, {
           ok: false,
@@ -89,16 +94,18 @@ export class CniServer {
         });
         return;
       }
-      this.handle(req).then(
-        (res) => this.reply(socket, res),
-        (e: unknown) => {
-          this.log.error({ err: String(e) }, 'CNI handler threw');
-          this.reply(socket, {
-            ok: false,
-            error: { code: CNI_ERROR.internal, msg: `tabby agent: ${String(e)}` },
-          });
-        },
-      );
+      Promise.resolve()
+        .then(() => this.handle(req))
+        .then(
+          (res) => this.reply(socket, res),
+          (e: unknown) => {
+            this.log.error({ err: String(e) }, 'CNI handler threw');
+            this.reply(socket, {
+              ok: false,
+              error: { code: CNI_ERROR.internal, msg: `tabby agent: ${String(e)}` },
+            });
+          },
+        );
     });
   }
 

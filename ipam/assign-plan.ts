@@ -145,6 +145,12 @@ export class BatchPlan {
     const pools = eligiblePools(env.pools, family, env.node, env.labels, namedPools(w, env.pools)[family]);
 
     let left = want - (await this.takeFromAffine(w, pools, want));
+    if (left > 0 && env.affinitiesCached) {
+      // The affinities came from a cache: a block claimed a moment ago may be missing from them.
+      // Look again, consistently, before claiming another.
+      await env.refreshAffinities();
+      left -= await this.takeFromAffine(w, pools, left);
+    }
     while (left > 0) {
       const claimed = await this.claimIn(pools, family);
       if (!claimed) break;

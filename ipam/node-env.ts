@@ -28,7 +28,9 @@ export interface NodeEnv {
   taken(): Promise<Set<string>>;
   /** Other nodes' (or nobody's) blocks in `pools` with addresses free now, in this node's order. */
   borrowable(pools: Pool[], family: IpFamily, nowMs: number): Promise<IPAMBlock[]>;
-  /** Re-reads the node's affinities (after a claim or a vanished block). */
+  /** True while `affinities` came from the API server's cache (possibly a little stale). */
+  affinitiesCached: boolean;
+  /** Re-reads the node's affinities, consistently (after a claim or a vanished block). */
   refreshAffinities(): Promise<void>;
 }
 
@@ -36,10 +38,13 @@ export async function loadNodeEnv(ds: Datastore, node: string): Promise<NodeEnv>
   const byNode = labelsForNode(node);
   const [config, pools, labels, handles, affinities] = await Promise.all([
     ds.ipamConfigs.get(IPAM_CONFIG_NAME),
-    ds.ipPools.list(),
+    // Pools and the node's affinities from the API server's cache: a consistent list waits for
+    // its watch cache to catch up with etcd (tens of ms). Pools change rarely; the affinities are
+    // re-read consistently before the node claims a block (affinitiesCached).
+    ds.ipPools.list(undefined, { cached: true }),
     ds.nodeLabels(node),
     ds.ipamHandles.get(node),
-    ds.blockAffinities.list(byNode),
+    ds.blockAffinities.list(byNode, { cached: true }),
   ]);
   let taken: Promise<Set<string>> | undefined;
   let allBlocks: Promise<IPAMBlock[]> | undefined;
@@ -67,9 +72,11 @@ export async function loadNodeEnv(ds: Datastore, node: string): Promise<NodeEnv>
       });
       return nodeOrder(candidates, (b) => b.metadata.name, node);
     },
+    affinitiesCached: true,
     refreshAffinities: async () => {
       const fresh = await ds.blockAffinities.list(byNode);
       env.affinities = fresh.items.filter((a) => a.spec.node === node);
+      env.affinitiesCached = false;
       taken = undefined;
     },
   };

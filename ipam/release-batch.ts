@@ -37,7 +37,7 @@ export async function runReleaseBatch(
           released.set(h.attributes.handle, [...(released.get(h.attributes.handle) ?? []), h.address]);
       }),
     );
-    if (index) await updateHandles(deps.ds, node, { remove: [...handles] }, deps.retry);
+    if (index) await updateHandles(deps.ds, node, { remove: [...handles] }, deps.retry, index);
     for (const p of batch) p.resolve({ handle: p.item, released: released.get(p.item) ?? [] });
   } catch (e) {
     for (const p of batch) p.reject(e);

@@ -65,7 +65,7 @@ export function withBlockUpdateHook(ds: Datastore, beforeBlockUpdate: () => Prom
     ipamBlocks: {
       kind: blocks.kind,
       get: (n) => blocks.get(n),
-      list: (l) => blocks.list(l),
+      list: (l, o) => blocks.list(l, o),
       create: (o) => blocks.create(o),
       delete: (n, p) => blocks.delete(n, p),
       watch: (f, o) => blocks.watch(f, o),
