@@ -33,6 +33,32 @@ beforeEach(() => {
 });
 
 describe('assign', () => {
+  it('re-reads stale cached affinities before claiming, instead of claiming a second block', async () => {
+    await pool('default', { cidr: '10.244.0.0/16' });
+    const first = await v4('h0');
+    // A cache that has not seen the node's claim yet: the cached list comes back empty.
+    const affinities = ds.blockAffinities;
+    const stale = {
+      ...ds,
+      blockAffinities: {
+        ...affinities,
+        kind: affinities.kind,
+        get: affinities.get.bind(affinities),
+        create: affinities.create.bind(affinities),
+        update: affinities.update.bind(affinities),
+        delete: affinities.delete.bind(affinities),
+        watch: affinities.watch.bind(affinities),
+        list: async (labels?: Record<string, string>, options?: { cached?: boolean }) =>
+          options?.cached ? { items: [], resourceVersion: '0' } : affinities.list(labels),
+      },
+    };
+    const second = await new Ipam(stale, { now: () => clock, retry: FAST }).assign('h1', 'node1', { v4: 1 });
+    expect(second.addresses[0]?.block).toBe(
+      (await ipam.addressesOf('h0', 'node1')).find((a) => a.address === first)?.block,
+    );
+    expect((await ds.blockAffinities.list()).items).toHaveLength(1);
+  });
+
   it('hands out a claimed block in order, then claims the next block', async () => {
     await pool('default', { cidr: '10.244.0.0/16' });
     const first = await ipam.assign('h0', 'node1', { v4: 1, attrs: { namespace: 'ns', pod: 'p0' } });
