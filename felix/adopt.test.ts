@@ -1,29 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { reportAdoptionDrift } from './adopt.js';
-import type { Log } from './log.js';
+import { recordingLog } from './fake-log.js';
 import { silentLogger } from './log.js';
 import type { Workload } from './workloads.js';
-
-interface Entry {
-  level: string;
-  obj: unknown;
-  msg: unknown;
-}
-
-function recordingLog(): { log: Log; entries: Entry[] } {
-  const entries: Entry[] = [];
-  const at = (level: string) => (obj: unknown, msg?: unknown) => {
-    entries.push({ level, obj, msg });
-  };
-  const log = {
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    child: () => log,
-  } as unknown as Log;
-  return { log, entries };
-}
 
 const workload = (handle: string, hostVeth: string, addresses: string[]): Workload => ({
   network: 'net',

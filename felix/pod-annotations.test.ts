@@ -1,28 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { memoryDatastore } from '../datastore/memory.js';
-import type { Log } from './log.js';
+import { recordingLog } from './fake-log.js';
 import { POD_IPS_ANNOTATION, PodAnnotator } from './pod-annotations.js';
-
-interface Entry {
-  level: string;
-  obj: unknown;
-  msg: unknown;
-}
-
-function recordingLog(): { log: Log; entries: Entry[] } {
-  const entries: Entry[] = [];
-  const at = (level: string) => (obj: unknown, msg?: unknown) => {
-    entries.push({ level, obj, msg });
-  };
-  const log = {
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    child: () => log,
-  } as unknown as Log;
-  return { log, entries };
-}
 
 describe('PodAnnotator', () => {
   it('writes the pod’s addresses to tabby.dev/pod-ips, keeping other annotations', async () => {
