@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { cidrContains, parseCidr } from '../common/addr.js';
+import { countingDatastore } from '../datastore/counting.js';
 import { DatastoreError } from '../datastore/errors.js';
 import { type MemoryDatastore, memoryDatastore } from '../datastore/memory.js';
 import type { IPAMConfigSpec, IPPoolSpec } from '../datastore/resources.js';
@@ -30,6 +31,31 @@ beforeEach(() => {
   ds = memoryDatastore({ node1: { rack: 'a' }, node2: { rack: 'b' } });
   clock = Date.parse('2026-11-21T00:00:00Z');
   ipam = new Ipam(ds, { now: () => clock, retry: FAST });
+});
+
+describe('repeated releases', () => {
+  it('a second release of a handle this instance released costs nothing; an assign in between undoes that', async () => {
+    await pool('default', { cidr: '10.244.0.0/16' });
+    const counted = countingDatastore(ds);
+    const agent = new Ipam(counted, { now: () => clock, retry: FAST });
+    const a = (await agent.assign('h', 'node1', { v4: 1 })).addresses[0]?.address;
+    expect((await agent.releaseByHandle('h', 'node1')).released).toEqual([a]);
+    const before = counted.counts();
+    expect((await agent.releaseByHandle('h', 'node1')).released).toEqual([]);
+    expect(counted.counts()).toEqual(before); // no write (nor the reads of a block search)
+    const b = (await agent.assign('h', 'node1', { v4: 1 })).addresses[0]?.address;
+    expect((await agent.releaseByHandle('h', 'node1')).released).toEqual([b]);
+  });
+
+  it('an assign submitted while a release is in flight is never skipped by the next release', async () => {
+    await pool('default', { cidr: '10.244.0.0/16' });
+    await ipam.assign('h', 'node1', { v4: 1 });
+    const releasing = ipam.releaseByHandle('h', 'node1');
+    const again = ipam.assign('h', 'node1', { v4: 1 });
+    await releasing;
+    const b = (await again).addresses[0]?.address;
+    expect((await ipam.releaseByHandle('h', 'node1')).released).toEqual([b]);
+  });
 });
 
 describe('assign', () => {

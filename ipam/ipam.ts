@@ -38,8 +38,17 @@ export interface ReleasedAddress {
 
 type Op = { kind: 'assign'; request: AssignRequest } | { kind: 'release'; handle: string };
 
+/** How long, and for how many handles, this instance remembers its own releases. */
+const RECENT_RELEASE_MS = 10 * 60_000;
+const RECENT_RELEASE_MAX = 4096;
+
 export class Ipam {
   private readonly cache: BlockCache;
+  /** node/handle → when this instance released it (oldest first); an assign forgets it. */
+  private readonly released = new Map<string, number>();
+  /** node/handle → the epoch of its latest assign (bounded like `released`). */
+  private readonly assignEpochs = new Map<string, number>();
+  private epoch = 0;
   private readonly queue: GroupCommit<Op, AssignResult | ReleaseResult>;
   private readonly deps;
 
@@ -63,6 +72,13 @@ export class Ipam {
    */
   async assign(handle: string, node: string, options: AssignOptions): Promise<AssignResult> {
     const request = assignRequest(handle, node, options);
+    const key = `${node}/${handle}`;
+    this.released.delete(key);
+    this.assignEpochs.delete(key);
+    this.assignEpochs.set(key, ++this.epoch);
+    if (this.assignEpochs.size > RECENT_RELEASE_MAX) {
+      this.assignEpochs.delete(this.assignEpochs.keys().next().value as string);
+    }
     return (await this.queue.submit(node, { kind: 'assign', request })) as AssignResult;
   }
 
@@ -76,7 +92,24 @@ export class Ipam {
     }
     const owner = node ?? (await findHandleNode(this.ds, handle));
     if (!owner) return { handle, released: [] };
-    return (await this.queue.submit(owner, { kind: 'release', handle })) as ReleaseResult;
+    // A repeated release (a runtime's second DEL of every pod) would otherwise find the handle
+    // gone from the index and search the node's blocks, in case a crash left it half-written.
+    const key = `${owner}/${handle}`;
+    const at = this.released.get(key);
+    if (at !== undefined && this.deps.now() - at < RECENT_RELEASE_MS) return { handle, released: [] };
+    const epochBefore = this.epoch;
+    const assignedBefore = this.assignEpochs.get(key);
+    const result = (await this.queue.submit(owner, { kind: 'release', handle })) as ReleaseResult;
+    // Remembered only if no assign of this handle was submitted meanwhile (it may hold addresses
+    // again), which the epochs show unless thousands of assigns passed: then nothing is.
+    const quiet =
+      this.assignEpochs.get(key) === assignedBefore && this.epoch - epochBefore < RECENT_RELEASE_MAX;
+    this.released.delete(key);
+    if (quiet) this.released.set(key, this.deps.now());
+    if (this.released.size > RECENT_RELEASE_MAX) {
+      this.released.delete(this.released.keys().next().value as string);
+    }
+    return result;
   }
 
   /**
