@@ -1,5 +1,7 @@
 // Links: veth pairs created directly between two namespaces (never in the root namespace).
+import { isKernelErrno } from './errors.js';
 import { ip, ipJson } from './ip.js';
+import { ipToken } from './ip-commands.js';
 
 export interface VethEnd {
   netns: string;
@@ -31,8 +33,18 @@ export interface AddrInfo {
   addr_info: { family: 'inet' | 'inet6'; local: string; prefixlen: number; scope: string }[];
 }
 
-/** Links of a named namespace, or of this process's own namespace when `netns` is undefined. */
-export const listLinks = (netns: string | undefined): Promise<LinkInfo[]> =>
-  ipJson<LinkInfo[]>(netns, ['link', 'show']);
+/**
+ * Links of a named namespace, or of this process's own namespace when `netns` is undefined; with
+ * `dev`, only that one (an empty list when it does not exist), so one lookup is not a full dump.
+ */
+export async function listLinks(netns: string | undefined, dev?: string): Promise<LinkInfo[]> {
+  if (dev === undefined) return ipJson<LinkInfo[]>(netns, ['link', 'show']);
+  try {
+    return await ipJson<LinkInfo[]>(netns, ['link', 'show', 'dev', ipToken(dev, 'device')]);
+  } catch (e) {
+    if (isKernelErrno(e, 'ENOENT')) return [];
+    throw e;
+  }
+}
 export const listAddresses = (netns: string): Promise<AddrInfo[]> =>
   ipJson<AddrInfo[]>(netns, ['address', 'show']);

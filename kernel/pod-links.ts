@@ -105,8 +105,7 @@ export async function listHostLinks(prefix: string): Promise<HostLink[]> {
 
 /** One link of the agent's namespace, or undefined. */
 export async function hostLink(name: string): Promise<HostLink | undefined> {
-  ipToken(name, 'device');
-  return (await listLinks(undefined)).find((l) => l.ifname === name);
+  return (await listLinks(undefined, name))[0];
 }
 
 export interface PodInterfaceState {
