@@ -1,14 +1,30 @@
-// `tabby`: the operator CLI. Today: `tabby ipam show [--blocks]`, `tabby ipam check [--json]`,
-// `tabby ipam release --handle H [--node N] | --ip A`, `tabby ipam gc [--grace D] [--once]`. Cluster access: --kubeconfig, else
-// $KUBECONFIG, else ~/.kube/config (the lab prints a KUBECONFIG for its control plane).
+// `tabby`: the operator CLI. `tabby node status` and `tabby routes` look at this node (its gobgpd,
+// its FIB: run them on the node, or in the agent's pod); `tabby ipam ...` works on the cluster:
+// --kubeconfig, else $KUBECONFIG, else ~/.kube/config (the lab prints a KUBECONFIG).
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
+import { GobgpClient } from '../bgp/gobgp-client.js';
 import { kubernetesDatastore } from '../datastore/index.js';
 import { checkIpam, Ipam, readSnapshot } from '../ipam/index.js';
+import { listRoutes } from '../kernel/index.js';
 import { formatCheck, formatIpamShow } from './ipam-format.js';
 import { parseDuration, runIpamGc } from './ipam-gc.js';
+import { formatNodeStatus, type NodeStatus } from './node-status.js';
+import { formatRoutes } from './routes-format.js';
+
+async function readNodeStatus(target: string): Promise<NodeStatus> {
+  const client = new GobgpClient({ target });
+  try {
+    const global = await client.getGlobal();
+    return { global, peers: global ? await client.listPeers() : [] };
+  } finally {
+    client.close();
+  }
+}
 
 const USAGE = `usage:
+  tabby node status [--gobgp-api A] [--json] this node's BGP speaker and peers (gobgpd's view)
+  tabby routes [--route-protocol N] [--json] the routes tabby owns in this node's FIB
   tabby ipam show [--blocks]                 pools and usage (--blocks: one line per block)
   tabby ipam check [--json]                  consistency report; exit status 1 on problems
   tabby ipam release --handle H [--node N]   free every address of a handle
@@ -17,7 +33,9 @@ const USAGE = `usage:
                                              free addresses whose pod is gone (after the grace
                                              period; at once when its node is gone); runs until
                                              stopped, one JSON report per run
-options: --kubeconfig PATH (default $KUBECONFIG, then ~/.kube/config)`;
+options: --kubeconfig PATH (default $KUBECONFIG, then ~/.kube/config)
+         --gobgp-api A (default $TABBY_GOBGP_API, then 127.0.0.1:50051)
+         --route-protocol N (default $TABBY_ROUTE_PROTOCOL, then 201)`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -34,10 +52,31 @@ async function main(argv: string[]): Promise<number> {
       interval: { type: 'string' },
       once: { type: 'boolean' },
       pool: { type: 'string', multiple: true },
+      'gobgp-api': { type: 'string' },
+      'route-protocol': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   const [group, verb] = positionals;
+  if (!values.help && group === 'node' && verb === 'status') {
+    const target = values['gobgp-api'] ?? process.env.TABBY_GOBGP_API ?? '127.0.0.1:50051';
+    const status = await readNodeStatus(target);
+    process.stdout.write(`${values.json ? JSON.stringify(status, null, 2) : formatNodeStatus(status)}\n`);
+    return 0;
+  }
+  if (!values.help && group === 'routes' && !verb) {
+    const raw = values['route-protocol'] ?? process.env.TABBY_ROUTE_PROTOCOL ?? '201';
+    const protocol = Number(raw);
+    if (!/^\d+$/.test(raw) || protocol < 1 || protocol > 255) {
+      process.stderr.write(`tabby routes: --route-protocol must be 1-255, got ${raw}\n`);
+      return 2;
+    }
+    const routes = await listRoutes(undefined, { protocol });
+    process.stdout.write(
+      `${values.json ? JSON.stringify(routes, null, 2) : formatRoutes(routes, protocol)}\n`,
+    );
+    return 0;
+  }
   if (values.help || group !== 'ipam' || !verb) {
     process.stderr.write(`${USAGE}\n`);
     return values.help ? 0 : 2;

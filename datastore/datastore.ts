@@ -1,12 +1,15 @@
 // The one interface tabby uses for cluster state. Two implementations share its semantics:
 // kubernetes.ts (CRDs through the API server) and memory.ts (unit tests).
 import type {
+  BGPConfigurationSpec,
+  BGPPeerSpec,
   BlockAffinitySpec,
   CollectionName,
   IPAMBlockSpec,
   IPAMConfigSpec,
   IPAMHandleSpec,
   IPPoolSpec,
+  NodeInfo,
   ObjectMeta,
   PodInfo,
   Resource,
@@ -31,6 +34,12 @@ export interface WatchOptions {
   /** Start after this collection version (from `list`); absent starts from now. */
   resourceVersion?: string;
   labels?: Record<string, string>;
+}
+
+/** A change of one Node (`watchNodes`); DELETED carries the Node's last state. */
+export interface NodeWatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: NodeInfo;
 }
 
 /**
@@ -89,6 +98,8 @@ export interface Collections {
   readonly blockAffinities: ResourceStore<BlockAffinitySpec>;
   readonly ipamHandles: ResourceStore<IPAMHandleSpec>;
   readonly ipamConfigs: ResourceStore<IPAMConfigSpec>;
+  readonly bgpConfigurations: ResourceStore<BGPConfigurationSpec>;
+  readonly bgpPeers: ResourceStore<BGPPeerSpec>;
 }
 
 /** Builds every collection with `make` (each implementation supplies its store). */
@@ -99,6 +110,8 @@ export function collections(make: <S>(name: CollectionName) => ResourceStore<S>)
     blockAffinities: make('blockAffinities'),
     ipamHandles: make('ipamHandles'),
     ipamConfigs: make('ipamConfigs'),
+    bgpConfigurations: make('bgpConfigurations'),
+    bgpPeers: make('bgpPeers'),
   };
 }
 
@@ -111,6 +124,21 @@ export interface Datastore extends Collections {
   getPod(namespace: string, name: string): Promise<PodInfo | undefined>;
   /** Names of every Node. */
   listNodes(): Promise<string[]>;
+  /** Every Node's labels, annotations and addresses (a consistent read, never a cached one). */
+  listNodeInfos(): Promise<NodeInfo[]>;
+  /**
+   * Node changes from now on (ADDED / MODIFIED / DELETED), with the contract of
+   * `ResourceStore.watch`. To follow every Node: open the watch first, then `listNodeInfos`, and
+   * apply the events received meanwhile after the list, in order.
+   */
+  watchNodes(onEvent: (event: NodeWatchEvent) => void): Promise<Watch>;
+  /**
+   * Merges annotations into a Node (a null value removes the key). Returns false when the Node
+   * does not exist.
+   */
+  annotateNode(name: string, annotations: Record<string, string | null>): Promise<boolean>;
+  /** One key of a Secret (decoded); undefined when the Secret or the key does not exist. */
+  readSecretKey(namespace: string, name: string, key: string): Promise<string | undefined>;
   /**
    * Merges annotations into a Pod (a null value removes the key). Returns false when the Pod does
    * not exist (or, with `uid`, is another incarnation of that name): nothing to record on.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { labelSelector, toBody, toResource } from './kubernetes-objects.js';
+import { labelSelector, toBody, toNodeInfo, toResource } from './kubernetes-objects.js';
 
 describe('Kubernetes object conversion', () => {
   it('keeps only ObjectMeta fields and the spec of stored objects', () => {
@@ -59,5 +59,29 @@ describe('Kubernetes object conversion', () => {
     expect(labelSelector()).toBeUndefined();
     expect(labelSelector({})).toBeUndefined();
     expect(labelSelector({ 'tabby.dev/node': 'n1', rack: 'a' })).toBe('tabby.dev/node=n1,rack=a');
+  });
+
+  it('reads what tabby needs of a Node: labels, annotations, status addresses', () => {
+    const raw = {
+      metadata: { name: 'n1', labels: { a: '1' }, annotations: { b: '2' }, uid: 'u' },
+      status: {
+        addresses: [
+          { type: 'InternalIP', address: '10.0.0.1' },
+          { type: 'Hostname', address: '' },
+        ],
+      },
+    };
+    expect(toNodeInfo(raw)).toEqual({
+      name: 'n1',
+      labels: { a: '1' },
+      annotations: { b: '2' },
+      addresses: [{ type: 'InternalIP', address: '10.0.0.1' }],
+    });
+    expect(toNodeInfo({ metadata: { name: 'bare' } })).toEqual({
+      name: 'bare',
+      labels: {},
+      annotations: {},
+      addresses: [],
+    });
   });
 });

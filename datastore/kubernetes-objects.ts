@@ -2,7 +2,7 @@
 // outgoing objects get apiVersion/kind, incoming ones lose everything but the fields ObjectMeta
 // names (no managedFields, generation, apiVersion or kind).
 import type { NewResource } from './datastore.js';
-import { API_VERSION, type ObjectMeta, type Resource } from './resources.js';
+import { API_VERSION, type NodeInfo, type ObjectMeta, type Resource } from './resources.js';
 
 /** A custom object as the API server sends it (only the fields we read). */
 export interface KubeObject {
@@ -59,4 +59,22 @@ export function toBody<S>(
 export function labelSelector(labels?: Record<string, string>): string | undefined {
   const parts = Object.entries(labels ?? {}).map(([k, v]) => `${k}=${v}`);
   return parts.length > 0 ? parts.join(',') : undefined;
+}
+
+/** A Node as the API server sends it (a client model or a watch event's JSON: the same fields). */
+export interface KubeNode {
+  metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  status?: { addresses?: { type?: string; address?: string }[] };
+}
+
+export function toNodeInfo(raw: KubeNode): NodeInfo {
+  const m = raw.metadata ?? {};
+  return {
+    name: String(m.name ?? ''),
+    labels: { ...(m.labels ?? {}) },
+    annotations: { ...(m.annotations ?? {}) },
+    addresses: (raw.status?.addresses ?? [])
+      .filter((a) => a.address)
+      .map((a) => ({ type: String(a.type ?? ''), address: String(a.address) })),
+  };
 }

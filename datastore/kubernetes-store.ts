@@ -106,8 +106,9 @@ export class KubernetesStore<S> implements ResourceStore<S> {
       path: `/apis/${GROUP}/${VERSION}/${this.ref.plural}`,
       kind: this.kind,
       currentVersion: () => this.currentVersion(),
+      convert: (raw: KubeObject) => toResource<S>(raw),
     };
-    return openWatch<S>(target, onEvent, options, this.watches);
+    return openWatch(target, onEvent, options, this.watches);
   }
 
   /** The collection's resourceVersion now (a list of at most one object). */

@@ -1,22 +1,30 @@
-// One watch of one custom-object collection through client-node's Watch (a streamed GET with
+// One watch of one collection (custom objects, or a core kind such as Node) through client-node's Watch (a streamed GET with
 // watch=true). It starts after a resourceVersion (a list's, or the collection's current one),
 // follows bookmarks, and resumes from the last version seen when the API server closes the
 // stream normally (it does so every 30-60 minutes). It ends on an error: an ERROR event (410 Gone
 // for a version too old → Conflict), a failed reconnect, or an exception thrown by `onEvent`.
 import { type KubeConfig, Watch as KubeWatchClient } from '@kubernetes/client-node';
-import type { Watch, WatchEvent, WatchOptions } from './datastore.js';
+import type { Watch, WatchOptions } from './datastore.js';
 import { isDatastoreError } from './errors.js';
 import { toDatastoreError } from './kubernetes-errors.js';
-import { type KubeObject, labelSelector, toResource } from './kubernetes-objects.js';
+import { type KubeObject, labelSelector } from './kubernetes-objects.js';
 
-export interface WatchTarget {
+export interface WatchTarget<T> {
   kc: KubeConfig;
-  /** e.g. /apis/tabby.dev/v1alpha1/ippools */
+  /** e.g. /apis/tabby.dev/v1alpha1/ippools or /api/v1/nodes */
   path: string;
   /** Kind, for error messages. */
   kind: string;
   /** The collection's current resourceVersion (a watch without one starts there: "from now"). */
   currentVersion(): Promise<string>;
+  /** The object an event carries, as the caller sees it. */
+  convert(raw: KubeObject): T;
+}
+
+/** A watch event whose object is what `WatchTarget.convert` makes. */
+export interface TargetEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: T;
 }
 
 /** A connection that lasted less than this is not retried at once (no reconnect spin). */
@@ -27,7 +35,7 @@ const RECONNECT_ATTEMPTS = 6;
 
 const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 
-class KubernetesWatch<S> implements Watch {
+class KubernetesWatch<T> implements Watch {
   readonly done: Promise<Error | undefined>;
   private resolveDone: (e: Error | undefined) => void = () => {};
   private ended = false;
@@ -36,8 +44,8 @@ class KubernetesWatch<S> implements Watch {
   private readonly client: KubeWatchClient;
 
   constructor(
-    private readonly target: WatchTarget,
-    private readonly onEvent: (e: WatchEvent<S>) => void,
+    private readonly target: WatchTarget<T>,
+    private readonly onEvent: (e: TargetEvent<T>) => void,
     private readonly selector: string | undefined,
     private version: string,
     private readonly registry: Set<Watch>,
@@ -89,7 +97,7 @@ class KubernetesWatch<S> implements Watch {
     if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') {
       if (rv) this.version = String(rv);
       try {
-        this.onEvent({ type, object: toResource<S>(obj) });
+        this.onEvent({ type, object: this.target.convert(obj) });
       } catch (e) {
         this.end(asError(e));
       }
@@ -135,15 +143,15 @@ class KubernetesWatch<S> implements Watch {
   }
 }
 
-export async function openWatch<S>(
-  target: WatchTarget,
-  onEvent: (e: WatchEvent<S>) => void,
+export async function openWatch<T>(
+  target: WatchTarget<T>,
+  onEvent: (e: TargetEvent<T>) => void,
   options: WatchOptions,
   /** Open watches (for `close`): the watch is in it from start to end. */
   registry: Set<Watch>,
 ): Promise<Watch> {
   const version = options.resourceVersion ?? (await target.currentVersion());
-  const w = new KubernetesWatch<S>(target, onEvent, labelSelector(options.labels), version, registry);
+  const w = new KubernetesWatch<T>(target, onEvent, labelSelector(options.labels), version, registry);
   await w.connect(true);
   return w;
 }

@@ -1,5 +1,5 @@
 // The Datastore on a Kubernetes API server: tabby's CRDs (deploy/crds) through CustomObjectsApi,
-// node labels through CoreV1Api. Errors are DatastoreErrors (see kubernetes-errors.ts).
+// Nodes, Pods and Secrets through CoreV1Api. Errors are DatastoreErrors (see kubernetes-errors.ts).
 import {
   CoreV1Api,
   CustomObjectsApi,
@@ -11,9 +11,11 @@ import {
 import { collections, type Datastore, type ResourceStore, type Watch } from './datastore.js';
 import { DatastoreError } from './errors.js';
 import { keepAliveClients } from './kubernetes-client.js';
-import { toDatastoreError } from './kubernetes-errors.js';
+import { mapErrors, toDatastoreError } from './kubernetes-errors.js';
+import { type KubeNode, toNodeInfo } from './kubernetes-objects.js';
 import { KubernetesStore } from './kubernetes-store.js';
-import { type CollectionName, KINDS, type PodInfo } from './resources.js';
+import { openWatch } from './kubernetes-watch.js';
+import { type CollectionName, KINDS, type NodeInfo, type PodInfo } from './resources.js';
 
 export interface KubernetesDatastoreOptions {
   /** Name recorded as the writer in managedFields; default "tabby". */
@@ -80,6 +82,54 @@ export function kubernetesDatastore(
         return (await core.listNode()).items.map((n) => n.metadata?.name ?? '').filter(Boolean);
       } catch (e) {
         throw toDatastoreError(e, 'list', 'Nodes');
+      }
+    },
+    listNodeInfos: () =>
+      mapErrors('list', 'Nodes', async () => {
+        const out: NodeInfo[] = [];
+        let _continue: string | undefined;
+        do {
+          const page = await core.listNode({ limit: 500, _continue });
+          out.push(...page.items.map((n) => toNodeInfo(n as KubeNode)));
+          _continue = page.metadata?._continue || undefined;
+        } while (_continue);
+        return out;
+      }),
+    watchNodes: (onEvent) => {
+      const target = {
+        kc,
+        path: '/api/v1/nodes',
+        kind: 'Node',
+        currentVersion: () =>
+          mapErrors('watch', 'Nodes', async () =>
+            String((await core.listNode({ limit: 1 })).metadata?.resourceVersion ?? ''),
+          ),
+        convert: (raw: unknown) => toNodeInfo(raw as KubeNode),
+      };
+      return openWatch(target, onEvent, {}, watches);
+    },
+    annotateNode: async (name, annotations) => {
+      try {
+        await core.patchNode(
+          { name, body: { metadata: { annotations } }, fieldManager: storeOptions.fieldManager },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+        return true;
+      } catch (e) {
+        const err = toDatastoreError(e, 'patch', `Node ${name}`);
+        if (err instanceof DatastoreError && err.reason === 'NotFound') return false;
+        throw err;
+      }
+    },
+    readSecretKey: async (namespace, name, key) => {
+      try {
+        const secret = await core.readNamespacedSecret({ namespace, name });
+        const value = secret.data?.[key];
+        return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
+      } catch (e) {
+        const err = toDatastoreError(e, 'get', `Secret ${namespace}/${name}`);
+        if (err instanceof DatastoreError && err.reason === 'NotFound') return undefined;
+        throw err;
       }
     },
     annotatePod: async (namespace, name, annotations, uid) => {

@@ -15,7 +15,8 @@ import {
   type WatchOptions,
 } from './datastore.js';
 import { DatastoreError } from './errors.js';
-import { type CollectionName, KINDS, type PodInfo, type Resource } from './resources.js';
+import { MemoryNodes } from './memory-nodes.js';
+import { type CollectionName, KINDS, type NodeInfo, type PodInfo, type Resource } from './resources.js';
 
 export type WriteOp = 'create' | 'update' | 'delete';
 
@@ -169,8 +170,12 @@ class MemoryStore<S> implements ResourceStore<S> {
 }
 
 export interface MemoryDatastore extends Datastore {
-  /** Creates, relabels or (with undefined) removes a node. */
+  /** Creates, relabels (annotations and addresses kept) or (with undefined) removes a node. */
   setNode(name: string, labels: Record<string, string> | undefined): void;
+  /** Creates or replaces a node with all it carries (absent fields: empty), or removes it. */
+  setNodeInfo(name: string, info: Partial<Omit<NodeInfo, 'name'>> | undefined): void;
+  /** Creates or replaces (undefined: removes) a Secret, its data given decoded. */
+  setSecret(namespace: string, name: string, data: Record<string, string> | undefined): void;
   /** Creates (with annotations) or removes a Pod, for annotatePod. */
   setPod(
     namespace: string,
@@ -183,27 +188,45 @@ export interface MemoryDatastore extends Datastore {
   setBeforeWrite(hook: BeforeWrite | undefined): void;
 }
 
+/** A Datastore in memory; `nodes` seeds Nodes with their labels. */
 export function memoryDatastore(nodes: Record<string, Record<string, string>> = {}): MemoryDatastore {
   const shared: Shared = { revision: 0 };
-  const nodeLabels = new Map(Object.entries(nodes));
+  const nodeTable = new MemoryNodes();
+  const setNodeInfo = (name: string, info: Partial<Omit<NodeInfo, 'name'>> | undefined) =>
+    nodeTable.set(
+      name,
+      info && {
+        labels: info.labels ?? {},
+        annotations: info.annotations ?? {},
+        addresses: info.addresses ?? [],
+      },
+    );
+  for (const [name, labels] of Object.entries(nodes)) setNodeInfo(name, { labels });
   const store = <S>(k: CollectionName) => new MemoryStore<S>(KINDS[k].kind, shared);
   const pods = new Map<string, PodInfo>();
+  const secrets = new Map<string, Record<string, string>>();
   return {
     ...collections(store),
-    nodeLabels: async (name) => {
-      const l = nodeLabels.get(name);
-      return l && { ...l };
-    },
+    nodeLabels: async (name) => nodeTable.get(name)?.labels,
     setNode: (name, labels) => {
-      if (labels) nodeLabels.set(name, { ...labels });
-      else nodeLabels.delete(name);
+      const current = nodeTable.get(name);
+      setNodeInfo(name, labels && { ...current, labels });
     },
+    setNodeInfo,
+    listNodeInfos: async () => nodeTable.list(),
+    watchNodes: async (onEvent) => nodeTable.watch(onEvent),
+    annotateNode: async (name, annotations) => nodeTable.annotate(name, annotations),
+    setSecret: (namespace, name, data) => {
+      if (data) secrets.set(`${namespace}/${name}`, { ...data });
+      else secrets.delete(`${namespace}/${name}`);
+    },
+    readSecretKey: async (namespace, name, key) => secrets.get(`${namespace}/${name}`)?.[key],
     listPods: async () => [...pods.values()].map((p) => ({ ...p, annotations: { ...p.annotations } })),
     getPod: async (namespace, name) => {
       const p = pods.get(`${namespace}/${name}`);
       return p && { ...p, annotations: { ...p.annotations } };
     },
-    listNodes: async () => [...nodeLabels.keys()],
+    listNodes: async () => nodeTable.names(),
     annotatePod: async (namespace, name, annotations, uid) => {
       const pod = pods.get(`${namespace}/${name}`);
       if (!pod || (uid && pod.uid !== uid)) return false;

@@ -108,13 +108,93 @@ export interface IPAMConfigSpec {
   cooldownSeconds?: number;
 }
 
+/** A key of a Secret (BGP passwords). The agent may read Secrets only where RBAC lets it: tabby-system. */
+export interface SecretKeyRef {
+  namespace: string;
+  name: string;
+  key: string;
+}
+
+/** Cluster-wide BGP settings: the object named `default` applies (see `BGP_CONFIGURATION_NAME`). */
+export interface BGPConfigurationSpec {
+  /** AS of nodes without a `tabby.dev/bgp-asn` annotation. Default 64512. */
+  asNumber?: number;
+  /** Full iBGP mesh among the nodes of one AS (when none of them is a route reflector). Default true. */
+  nodeToNodeMeshEnabled?: boolean;
+  /** TCP port gobgpd listens on. Default 179. */
+  listenPort?: number;
+  /** Graceful restart time in seconds (0-4095) for every session; 0 turns graceful restart off. Default 120. */
+  gracefulRestartTime?: number;
+  /** Seconds. Default 30. */
+  keepaliveTime?: number;
+  /** Seconds (0, or 3 and more). Default 90. */
+  holdTime?: number;
+  /** Seconds between connection attempts. Default 5. */
+  connectRetryTime?: number;
+  /** TCP MD5 password of the node-to-node sessions (mesh and route reflection). */
+  meshPassword?: SecretKeyRef;
+}
+
+/**
+ * A BGP neighbor outside the node mesh (a ToR, a route reflector, an external router). Applies to
+ * the node named `node`, to the nodes `nodeSelector` selects, or (neither set) to every node.
+ */
+export interface BGPPeerSpec {
+  node?: string;
+  nodeSelector?: LabelSelector;
+  /** IPv4 or IPv6 address; the session carries that family only. */
+  peerIP: string;
+  asNumber: number;
+  /** Remote TCP port. Default 179. */
+  port?: number;
+  /** TCP MD5 password. The peer is not configured at all while the Secret cannot be read. */
+  password?: SecretKeyRef;
+  /** Seconds; default: the BGPConfiguration's. */
+  keepaliveTime?: number;
+  /** Seconds; default: the BGPConfiguration's. */
+  holdTime?: number;
+  /** Default: on when the BGPConfiguration's gracefulRestartTime is above 0. */
+  gracefulRestart?: boolean;
+  /** eBGP multihop TTL (2-255); absent: directly connected (TTL 1). */
+  ebgpMultihop?: number;
+  /** Most prefixes accepted from this peer; beyond it the session shuts down. */
+  maxPrefixes?: number;
+  /** CIDRs outside the pools this peer may send (any longer prefix within them too). */
+  allowedPrefixes?: string[];
+  /** The node's source address for this session; default: the kernel chooses. */
+  sourceAddress?: string;
+  /** Only accept connections from the peer, never dial. */
+  passive?: boolean;
+}
+
 export type IPPool = Resource<IPPoolSpec>;
 export type IPAMBlock = Resource<IPAMBlockSpec>;
 export type BlockAffinity = Resource<BlockAffinitySpec>;
 export type IPAMHandle = Resource<IPAMHandleSpec>;
 export type IPAMConfig = Resource<IPAMConfigSpec>;
 
+export type BGPConfiguration = Resource<BGPConfigurationSpec>;
+export type BGPPeer = Resource<BGPPeerSpec>;
+
 export const IPAM_CONFIG_NAME = 'default';
+/** The BGPConfiguration that applies (the API server accepts no other name). */
+export const BGP_CONFIGURATION_NAME = 'default';
+
+/**
+ * Node annotations holding a node's BGP settings (see deploy/README.md). The agent writes the
+ * address ones at start; an operator sets the others.
+ */
+export const NODE_BGP_ANNOTATIONS = {
+  /** This node's AS, overriding the BGPConfiguration's (AS per rack, AS per server). */
+  asn: 'tabby.dev/bgp-asn',
+  /** Router id (dotted quad); default: the node's IPv4 BGP address. */
+  routerId: 'tabby.dev/bgp-router-id',
+  /** Cluster id (dotted quad): this node is a route reflector. */
+  routeReflectorClusterId: 'tabby.dev/route-reflector-cluster-id',
+  /** The address this node peers from (other nodes mesh with it). */
+  ipv4: 'tabby.dev/bgp-ipv4',
+  ipv6: 'tabby.dev/bgp-ipv6',
+} as const;
 
 /** Pod annotation the agent writes: the pod's addresses, comma-separated (leak GC reads it). */
 export const POD_IPS_ANNOTATION = 'tabby.dev/pod-ips';
@@ -129,6 +209,20 @@ export interface PodInfo {
   annotations: Record<string, string>;
 }
 
+/** One address of a Node (status.addresses): type InternalIP, ExternalIP, Hostname, ... */
+export interface NodeAddress {
+  type: string;
+  address: string;
+}
+
+/** What tabby reads of a Kubernetes Node. */
+export interface NodeInfo {
+  name: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  addresses: NodeAddress[];
+}
+
 /** Kind and plural of each resource, as served by the API server. */
 export const KINDS = {
   ipPools: { kind: 'IPPool', plural: 'ippools' },
@@ -136,6 +230,8 @@ export const KINDS = {
   blockAffinities: { kind: 'BlockAffinity', plural: 'blockaffinities' },
   ipamHandles: { kind: 'IPAMHandle', plural: 'ipamhandles' },
   ipamConfigs: { kind: 'IPAMConfig', plural: 'ipamconfigs' },
+  bgpConfigurations: { kind: 'BGPConfiguration', plural: 'bgpconfigurations' },
+  bgpPeers: { kind: 'BGPPeer', plural: 'bgppeers' },
 } as const;
 
 export type CollectionName = keyof typeof KINDS;

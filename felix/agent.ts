@@ -3,9 +3,10 @@
 // back from the kernel, blocks from the datastore) is complete before the route table's first
 // reconciliation, and CNI requests are taken only after that.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BgpSpeaker } from '../bgp/speaker.js';
 import type { Datastore } from '../datastore/datastore.js';
 import { Ipam } from '../ipam/ipam.js';
-import { underlayMtu, writeSysctls } from '../kernel/index.js';
+import { listRoutes, underlayMtu, writeSysctls } from '../kernel/index.js';
 import { adoptWorkloads, reportAdoptionDrift } from './adopt.js';
 import { AffineBlocks } from './affine-blocks.js';
 import type { VerbContext } from './cni/context.js';
@@ -18,6 +19,7 @@ import type { Log } from './log.js';
 import { PodAnnotator } from './pod-annotations.js';
 import { blackholeRoutes, localRoutes } from './pod-routes.js';
 import { RouteTable } from './routes/route-table.js';
+import type { Route } from './routes/types.js';
 import { WorkloadTable } from './workloads.js';
 
 /** Without a configured MTU and without an underlay to copy it from. */
@@ -38,6 +40,8 @@ export class Agent {
   private startingStep = 'starting';
   private resyncTimer: NodeJS.Timeout | undefined;
   private ipv6Forwarding: Promise<void> | undefined;
+  private readonly bgp: BgpSpeaker | undefined;
+  private bgpStarting: Promise<void> | undefined;
   healthPort = 0;
 
   constructor(
@@ -59,9 +63,10 @@ export class Agent {
       ipam: new Ipam(deps.ds),
       routes,
       workloads: new WorkloadTable(),
-      blocks: new AffineBlocks(deps.ds, config.nodeName, (blocks) =>
-        routes.setRoutes('blocks', blackholeRoutes(blocks)),
-      ),
+      blocks: new AffineBlocks(deps.ds, config.nodeName, (blocks) => {
+        routes.setRoutes('blocks', blackholeRoutes(blocks));
+        this.bgp?.refresh(); // export a new block now, not at the next datastore event
+      }),
       annotator: new PodAnnotator(deps.ds, log.child({ part: 'annotations' })),
       locks: new KeyedLock(),
       log: log.child({ part: 'cni' }),
@@ -80,6 +85,20 @@ export class Agent {
         return this.ipv6Forwarding;
       },
     };
+    this.bgp =
+      config.bgpMode === 'off'
+        ? undefined
+        : new BgpSpeaker({
+            ds: deps.ds,
+            node: config.nodeName,
+            mode: config.bgpMode,
+            gobgpdPath: config.gobgpdPath,
+            apiAddress: config.gobgpApi,
+            nodeIp: config.nodeIp,
+            nodeIpv6: config.nodeIpv6,
+            routes,
+            log: log.child({ part: 'bgp' }),
+          });
     this.server = new CniServer(
       config.socket,
       (req) => dispatch(this.ctx, req),
@@ -132,6 +151,14 @@ export class Agent {
       await reportAdoptionDrift(ctx.workloads.all(), new Set(Object.keys(index?.spec.handles ?? {})), log);
     }
 
+    if (this.bgp) {
+      this.step('keeping routes learned over BGP before this start');
+      const learned = await adoptLearnedRoutes(config.routeProtocol);
+      this.bgp.seed(learned);
+      if (learned.length > 0)
+        log.info({ routes: learned.length }, 'kept learned routes until BGP has resynced');
+    }
+
     this.step('first route reconciliation');
     await ctx.routes.start();
 
@@ -140,6 +167,9 @@ export class Agent {
     this.resyncTimer = setInterval(() => {
       ctx.blocks.refresh().catch((e: unknown) => log.warn({ err: String(e) }, 'affine block refresh failed'));
     }, config.resyncIntervalMs);
+    // BGP comes up in the background: pods on this node are served meanwhile, and a sidecar
+    // that is slow to start only delays routes to and from other nodes.
+    if (this.bgp) this.bgpStarting = this.startBgp(this.bgp);
     this.step('ready');
     this.state = 'ready';
     log.info(
@@ -154,10 +184,21 @@ export class Agent {
     await this.starting?.catch(() => {}); // start gives up at its next step
     clearInterval(this.resyncTimer);
     await this.server.stop();
+    await this.bgpStarting;
+    await this.bgp?.stop();
     this.ctx.annotator.stop();
     await this.ctx.routes.stop();
     await this.health.stop();
     this.deps.log.info('tabby agent stopped');
+  }
+
+  private async startBgp(bgp: BgpSpeaker): Promise<void> {
+    try {
+      await this.untilDone(() => bgp.start(), 'starting the BGP speaker');
+      this.deps.log.info('BGP speaker running');
+    } catch (e) {
+      if (this.state !== 'stopping') this.deps.log.error({ err: String(e) }, 'BGP speaker failed');
+    }
   }
 
   /** Runs `fn` until it succeeds (the datastore may be unreachable at start), backing off to 5 s. */
@@ -173,4 +214,12 @@ export class Agent {
       }
     }
   }
+}
+
+/** tabby's gateway routes already in the kernel: what BGP had installed before this start. */
+async function adoptLearnedRoutes(protocol: number): Promise<Route[]> {
+  const routes = await listRoutes(undefined, { protocol });
+  return routes
+    .filter((r) => r.type === 'unicast' && (r.nexthops?.length ?? 0) > 0)
+    .map((r) => ({ family: r.family, dst: r.dst, type: 'unicast', nexthops: r.nexthops, table: r.table }));
 }

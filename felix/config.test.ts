@@ -15,6 +15,32 @@ describe('agent configuration', () => {
       socket: '/var/run/tabby/cni.sock',
       routeProtocol: 201,
       resyncIntervalMs: 60_000,
+      bgpMode: 'sidecar',
+      gobgpdPath: '/usr/bin/gobgpd',
+      gobgpApi: '127.0.0.1:50051',
+      nodeIp: undefined,
+    });
+  });
+
+  it('reads the BGP speaker settings', () => {
+    const c = loadConfig(
+      [
+        '--node-name',
+        'n1',
+        '--bgp-mode',
+        'spawn',
+        '--node-ip',
+        '198.18.1.1',
+        '--gobgp-api',
+        'unix:///run/g.sock',
+      ],
+      { TABBY_NODE_IPV6: 'fd00::1' },
+    );
+    expect(c).toMatchObject({
+      bgpMode: 'spawn',
+      nodeIp: '198.18.1.1',
+      nodeIpv6: 'fd00::1',
+      gobgpApi: 'unix:///run/g.sock',
     });
   });
 
@@ -26,6 +52,18 @@ describe('agent configuration', () => {
     [['--node-name', 'n'], { TABBY_ROUTE_PROTOCOL: 'bird' }, /TABBY_ROUTE_PROTOCOL.*integer/],
     [['--node-name', 'n', '--socket', 'cni.sock'], {}, /--socket.*absolute/],
     [['--node-name', 'n', '--bogus', 'x'], {}, /arguments: .*bogus/],
+    [
+      ['--node-name', 'n', '--bgp-mode', 'bird'],
+      {},
+      /--bgp-mode \(TABBY_BGP_MODE\): one of sidecar, spawn, off/,
+    ],
+    [['--node-name', 'n', '--gobgp-api', '0.0.0.0:50051'], {}, /--gobgp-api.*no authentication/],
+    [
+      ['--node-name', 'n', '--node-ip', 'fd00::1'],
+      {},
+      /--node-ip \(TABBY_NODE_IP\): must be an IPv4 address/,
+    ],
+    [['--node-name', 'n', '--node-ipv6', '10.0.0.1'], {}, /--node-ipv6.*IPv6/],
   ])('%j %j → %s', (argv, env, message) => {
     expect(() => loadConfig(argv, env)).toThrow(ConfigError);
     expect(() => loadConfig(argv, env)).toThrow(message);

@@ -2,6 +2,7 @@
 // (flags win), validated up front so a bad value stops the agent at start with the flag named.
 import { parseArgs } from 'node:util';
 import { DEFAULT_AGENT_SOCKET } from '../cni/protocol.js';
+import { type IpFamily, parseIp } from '../common/addr.js';
 
 export interface AgentConfig {
   nodeName: string;
@@ -22,7 +23,23 @@ export interface AgentConfig {
   routeProtocol: number;
   resyncIntervalMs: number;
   logLevel: string;
+  /**
+   * BGP speaker: `sidecar` drives a gobgpd started next to the agent (the DaemonSet's second
+   * container), `spawn` starts and supervises gobgpd itself (the lab), `off` routes nothing.
+   */
+  bgpMode: BgpMode;
+  /** gobgpd executable (spawn mode). */
+  gobgpdPath: string;
+  /** gobgpd's gRPC API: loopback `host:port` or `unix:///path` only (it has no authentication). */
+  gobgpApi: string;
+  /** The node's IPv4 address on the underlay (BGP source and router id); undefined: autodetect. */
+  nodeIp?: string;
+  /** The node's IPv6 underlay address, for IPv6 sessions; undefined: autodetect (none is fine). */
+  nodeIpv6?: string;
 }
+
+export type BgpMode = 'sidecar' | 'spawn' | 'off';
+const BGP_MODES: readonly BgpMode[] = ['sidecar', 'spawn', 'off'];
 
 export class ConfigError extends Error {
   constructor(
@@ -46,6 +63,11 @@ const FLAGS = {
   'route-protocol': { env: 'TABBY_ROUTE_PROTOCOL', default: '201' },
   'resync-interval': { env: 'TABBY_RESYNC_INTERVAL', default: '60' },
   'log-level': { env: 'TABBY_LOG_LEVEL', default: 'info' },
+  'bgp-mode': { env: 'TABBY_BGP_MODE', default: 'sidecar' },
+  'gobgpd-path': { env: 'TABBY_GOBGPD_PATH', default: '/usr/bin/gobgpd' },
+  'gobgp-api': { env: 'TABBY_GOBGP_API', default: '127.0.0.1:50051' },
+  'node-ip': { env: 'TABBY_NODE_IP' },
+  'node-ipv6': { env: 'TABBY_NODE_IPV6' },
 } as const;
 type Flag = keyof typeof FLAGS;
 
@@ -112,6 +134,21 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Age
       `one of trace, debug, info, warn, error, fatal, silent; got ${logLevel}`,
     );
   }
+  const bgpMode = get('bgp-mode') as BgpMode;
+  if (!BGP_MODES.includes(bgpMode))
+    throw new ConfigError(name('bgp-mode'), `one of ${BGP_MODES.join(', ')}; got ${bgpMode}`);
+  const gobgpdPath = get('gobgpd-path') as string;
+  if (!gobgpdPath.startsWith('/'))
+    throw new ConfigError(name('gobgpd-path'), `must be an absolute path, got ${gobgpdPath}`);
+  const gobgpApi = get('gobgp-api') as string;
+  if (!isLoopbackTarget(gobgpApi)) {
+    throw new ConfigError(
+      name('gobgp-api'),
+      `must be 127.0.0.1:PORT, [::1]:PORT, localhost:PORT or unix:///PATH (gobgpd's API has no authentication), got ${gobgpApi}`,
+    );
+  }
+  const nodeIp = address(name('node-ip'), get('node-ip'), 4);
+  const nodeIpv6 = address(name('node-ipv6'), get('node-ipv6'), 6);
   return {
     nodeName,
     kubeconfig: get('kubeconfig'),
@@ -124,5 +161,25 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Age
     routeProtocol: integer(name('route-protocol'), get('route-protocol') as string, 5, 255),
     resyncIntervalMs: integer(name('resync-interval'), get('resync-interval') as string, 1, 86400) * 1000,
     logLevel,
+    bgpMode,
+    gobgpdPath,
+    gobgpApi,
+    nodeIp,
+    nodeIpv6,
   };
+}
+
+function isLoopbackTarget(target: string): boolean {
+  if (target.startsWith('unix:///')) return true;
+  const m = /^(127\.0\.0\.1|\[::1\]|localhost):(\d{1,5})$/.exec(target);
+  return m !== null && Number(m[2]) > 0 && Number(m[2]) < 65536;
+}
+
+function address(field: string, raw: string | undefined, family: IpFamily): string | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    const ip = parseIp(raw);
+    if (ip.family === family) return ip.address;
+  } catch {}
+  throw new ConfigError(field, `must be an IPv${family} address, got ${JSON.stringify(raw)}`);
 }

@@ -3,7 +3,16 @@
 // modules (route-*.ts, routes.ts) directly.
 
 export { isKernelErrno } from './errors.js';
-export { ExecError, run, runInteractive, spawnDaemon } from './exec.js';
+export {
+  ExecError,
+  run,
+  runInteractive,
+  type StreamingChild,
+  type StreamingExit,
+  type StreamingOptions,
+  spawnDaemon,
+  spawnStreaming,
+} from './exec.js';
 export { ip, ipBatch, ipJson } from './ip.js';
 export type { IpCommand } from './ip-commands.js';
 export {
@@ -23,9 +32,10 @@ export {
   listHostLinks,
   readPodInterface,
   setLinkUp,
+  underlayAddress,
   underlayMtu,
 } from './pod-links.js';
-export { isRunning, type ProcessRef, refFor, terminate } from './processes.js';
+export { isRunning, listProcesses, type ProcessRef, refFor, terminate } from './processes.js';
 export { RouteMonitor } from './route-monitor.js';
 export { canonicalRoute, type KernelRoute } from './route-spec.js';
 export { applyRouteBatch, listRoutes } from './routes.js';

@@ -75,6 +75,20 @@ describe('pod wiring commands', () => {
   });
 });
 
+describe('bridge commands', () => {
+  it('renders a bridge and enslaves a port to it', () => {
+    expect(
+      renderIpBatch([
+        { op: 'bridge-add', name: 'br0' },
+        { op: 'link-master', dev: 'eth1', master: 'br0' },
+      ]),
+    ).toBe('link add name br0 type bridge\nlink set dev eth1 master br0\n');
+    expect(() => renderIpCommand({ op: 'link-master', dev: 'eth1', master: 'br0 up' })).toThrow(
+      /invalid device/,
+    );
+  });
+});
+
 describe('kernel error codes from iproute2 messages', () => {
   it.each([
     ['RTNETLINK answers: File exists', 'EEXIST'],

@@ -23,6 +23,10 @@ export type IpCommand =
     }
   /** IFLA_IFALIAS; may hold `|` and `,` besides the usual token characters. */
   | { op: 'link-alias'; dev: string; alias: string }
+  /** A Linux bridge (STP off, the kernel's default). */
+  | { op: 'bridge-add'; name: string }
+  /** Enslaves `dev` to the bridge `master`. */
+  | { op: 'link-master'; dev: string; master: string }
   | {
       op: 'route-add';
       family: IpFamily;
@@ -88,6 +92,10 @@ export function renderIpCommand(cmd: IpCommand): string[] {
         'alias',
         checked(cmd.alias, 'alias', safeAlias),
       ];
+    case 'bridge-add':
+      return ['link', 'add', 'name', ipToken(cmd.name, 'device'), 'type', 'bridge'];
+    case 'link-master':
+      return ['link', 'set', 'dev', ipToken(cmd.dev, 'device'), 'master', ipToken(cmd.master, 'device')];
     case 'route-add': {
       // No -4/-6 (not allowed in batch lines): the family is explicit in the destination.
       const out = ['route', 'add'];

@@ -144,3 +144,22 @@ export async function underlayMtu(): Promise<number | undefined> {
   if (!dev) return undefined;
   return (await hostLink(dev))?.mtu;
 }
+
+/**
+ * The node's address on the underlay: the first global address of `family` on the device the
+ * default route of that family leaves through (what the node peers from over BGP), if any.
+ */
+export async function underlayAddress(family: IpFamily): Promise<string | undefined> {
+  const routes = await ipJson<{ dev?: string }[]>(undefined, [`-${family}`, 'route', 'show', 'default']);
+  const dev = routes.find((r) => r.dev)?.dev;
+  if (!dev) return undefined;
+  const addrs = await ipJson<AddrInfo[]>(undefined, [
+    `-${family}`,
+    'address',
+    'show',
+    'dev',
+    ipToken(dev, 'device'),
+  ]);
+  const inet = family === 4 ? 'inet' : 'inet6';
+  return addrs[0]?.addr_info.find((a) => a.family === inet && a.scope === 'global')?.local;
+}

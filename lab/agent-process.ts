@@ -19,6 +19,12 @@ export interface AgentProcessOptions {
   /** More flags, e.g. ['--resync-interval', '5']. */
   args?: string[];
   readyTimeoutMs?: number;
+  /**
+   * Run the compiled agent (dist/felix/main.js, `npm run build`) with plain node, as the
+   * DaemonSet does, instead of felix/main.ts under tsx. Default: TABBY_LAB_AGENT=dist in the
+   * environment turns it on (benchmarks set it), else off.
+   */
+  compiled?: boolean;
 }
 
 export interface AgentProcess {
@@ -32,6 +38,15 @@ export interface AgentProcess {
 }
 
 const AGENT_MAIN = repoPath('felix/main.ts');
+const COMPILED_AGENT_MAIN = repoPath('dist/felix/main.js');
+
+/** How the agent's program is run: felix/main.ts under tsx, or the build output with plain node. */
+export function agentProgram(compiled = process.env.TABBY_LAB_AGENT === 'dist'): string[] {
+  if (!compiled) return [process.execPath, '--import', 'tsx', AGENT_MAIN];
+  if (!existsSync(COMPILED_AGENT_MAIN))
+    throw new LabError(`no compiled agent at ${COMPILED_AGENT_MAIN}: run \`npm run build\` first`);
+  return [process.execPath, COMPILED_AGENT_MAIN];
+}
 
 export async function startAgentProcess(o: AgentProcessOptions): Promise<AgentProcess> {
   const argv = [
@@ -39,10 +54,7 @@ export async function startAgentProcess(o: AgentProcessOptions): Promise<AgentPr
     'netns',
     'exec',
     o.netns,
-    process.execPath,
-    '--import',
-    'tsx',
-    AGENT_MAIN,
+    ...agentProgram(o.compiled),
     '--node-name',
     o.nodeName,
     '--kubeconfig',

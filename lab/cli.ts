@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isRunning, listNetns, runInteractive } from '../kernel/index.js';
+import { BIRDC, birdSocket } from './bird.js';
 import { controlPlaneDown, controlPlaneUp, readControlPlane } from './control-plane/index.js';
 import { LabError } from './errors.js';
 import { formatStatus } from './format.js';
@@ -17,13 +18,18 @@ import { TopologyError } from './topology/types.js';
 const USAGE = `usage: npm run lab -- <command>
 
   up FILE [--name NAME] [--no-wait] [--timeout SECONDS]
-                          realize a containerlab topology with network namespaces and FRR;
-                          waits until every router's BGP sessions are Established
+                          realize a containerlab topology with network namespaces, bridges
+                          and routers (FRR or BIRD); waits until every router↔router BGP
+                          session is Established (router↔server sessions wait for tabby)
   down NAME               remove everything the lab created (also after a crash)
   status NAME [--json]    nodes, links, daemons, and routers' BGP sessions
+  wait NAME [--servers] [--timeout SECONDS]
+                          wait for router↔router BGP sessions (--servers: all of them)
   exec NAME NODE -- CMD   run CMD inside NODE's namespace
   vtysh NAME ROUTER [-- VTYSH ARGS]
                           FRR's shell on a lab router (e.g. -- -c 'show bgp ipv4 unicast')
+  birdc NAME ROUTER [-- BIRDC ARGS]
+                          BIRD's shell on a lab router (e.g. -- show route)
   list                    labs that are up
   validate FILE           check a topology file; creates nothing
   render FILE --out DIR [--name NAME]
@@ -56,6 +62,7 @@ async function main(argv: string[]): Promise<number> {
       name: { type: 'string' },
       json: { type: 'boolean', default: false },
       'no-wait': { type: 'boolean', default: false },
+      servers: { type: 'boolean', default: false },
       timeout: { type: 'string', default: '90' },
       out: { type: 'string' },
       crds: { type: 'string' },
@@ -71,9 +78,7 @@ async function main(argv: string[]): Promise<number> {
     case 'up': {
       const file = args[0];
       const { topology } = loadTopology(file, values.name);
-      const timeoutS = Number(values.timeout);
-      if (!Number.isFinite(timeoutS) || timeoutS <= 0)
-        throw new LabError('--timeout: a positive number of seconds');
+      const timeoutS = timeoutSeconds(values.timeout);
       // Ctrl-C or SIGTERM while coming up: stop between steps and remove what was created.
       const abort = new AbortController();
       const onSignal = (sig: NodeJS.Signals) => abort.abort(new LabError(`interrupted by ${sig}`));
@@ -88,6 +93,12 @@ async function main(argv: string[]): Promise<number> {
         await waitForBgp(topology.name, timeoutS * 1000);
       }
       process.stdout.write(`${formatStatus(await labStatus(topology.name))}\n`);
+      return 0;
+    }
+    case 'wait': {
+      const name = need(args[0], 'NAME');
+      const s = await waitForBgp(name, timeoutSeconds(values.timeout) * 1000, { servers: values.servers });
+      process.stdout.write(`${formatStatus(s)}\n`);
       return 0;
     }
     case 'down': {
@@ -118,7 +129,13 @@ async function main(argv: string[]): Promise<number> {
     case 'vtysh': {
       const n = labNode(need(args[0], 'NAME'), need(args[1], 'ROUTER'));
       if (!n.runDir) throw new LabError(`${n.node} is not a router (no FRR)`);
+      if (n.daemon === 'bird') throw new LabError(`${n.node} runs BIRD: use \`lab birdc\``);
       return runInteractive(['vtysh', '--vty_socket', n.runDir, ...tail]);
+    }
+    case 'birdc': {
+      const n = labNode(need(args[0], 'NAME'), need(args[1], 'ROUTER'));
+      if (!n.runDir || n.daemon !== 'bird') throw new LabError(`${n.node} does not run BIRD`);
+      return runInteractive([BIRDC, '-s', birdSocket(n.runDir), ...tail]);
     }
     case 'list': {
       for (const s of listStates()) {
@@ -189,6 +206,12 @@ function labNode(name: string, node: string): LabNodeState {
       `lab "${name}" has no node "${node}" (nodes: ${state.nodes.map((x) => x.node).join(', ')})`,
     );
   return n;
+}
+
+function timeoutSeconds(text: string | undefined): number {
+  const s = Number(text);
+  if (!Number.isFinite(s) || s <= 0) throw new LabError('--timeout: a positive number of seconds');
+  return s;
 }
 
 function need(v: string | undefined, what: string): string {

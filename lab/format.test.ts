@@ -23,6 +23,7 @@ const status: LabStatus = {
       node: 'tor1',
       netns: 'demo-tor1',
       role: 'router',
+      daemon: 'frr',
       present: true,
       interfaces: [],
       bgp: [
@@ -30,6 +31,8 @@ const status: LabStatus = {
           family: 4,
           peer: '198.18.0.0',
           description: 'spine',
+          peerNode: 'spine',
+          peerRole: 'router',
           remoteAs: 65000,
           state: 'Established',
           uptimeMs: 125_000,
@@ -40,6 +43,18 @@ const status: LabStatus = {
           family: 4,
           peer: '198.18.0.9',
           remoteAs: 65009,
+          state: 'Active',
+          uptimeMs: 0,
+          prefixesReceived: 0,
+          prefixesSent: 0,
+        },
+        {
+          family: 4,
+          peer: '198.18.1.1',
+          description: 'node1',
+          peerNode: 'node1',
+          peerRole: 'node',
+          remoteAs: 64601,
           state: 'Active',
           uptimeMs: 0,
           prefixesReceived: 0,
@@ -72,13 +87,21 @@ describe('lab status output', () => {
   it('lists links with the state of both ends', () => {
     expect(text).toMatch(/tor1:eth2 +<-> +node1:eth1 +up\/lowerlayerdown/);
   });
-  it('lists BGP sessions with state, uptime and prefix counts', () => {
-    expect(text).toMatch(/tor1 +198\.18\.0\.0 +spine +65000 +Established +2m5s +6 +3/);
-    expect(text).toMatch(/tor1 +198\.18\.0\.9 +65009 +Active +- +0 +0/);
+  it('lists BGP sessions with what the peer is, state, uptime and prefix counts', () => {
+    expect(text).toMatch(/tor1 +198\.18\.0\.0 +spine +router +65000 +Established +2m5s +6 +3/);
+    expect(text).toMatch(/tor1 +198\.18\.0\.9 +\? +65009 +Active +- +0 +0/);
+    expect(text).toMatch(/tor1 +198\.18\.1\.1 +node1 +server +64601 +Active +- +0 +0/);
+    expect(text).toContain('1 router↔server session(s) not Established: they come up once tabby runs');
+    expect(text).toMatch(/tor1 +router\/frr +demo-tor1/);
     expect(text).toMatch(/tor2 .*ERROR vtysh: no answer/);
     expect(text).toContain('daemons: 1/2 running; stopped: bgpd@demo-tor1');
   });
-  it('names what is not Established yet', () => {
+  it('names what is not Established yet: router↔router sessions, and with `servers` all of them', () => {
     expect(notEstablished(status)).toEqual(['tor1→198.18.0.9 Active', 'tor2 (vtysh: no answer)']);
+    expect(notEstablished(status, { servers: true })).toEqual([
+      'tor1→198.18.0.9 Active',
+      'tor1→198.18.1.1 Active',
+      'tor2 (vtysh: no answer)',
+    ]);
   });
 });

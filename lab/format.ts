@@ -1,6 +1,6 @@
 // Human-readable rendering of lab status. Pure.
 import { table } from '../common/table.js';
-import type { LabStatus } from './status.js';
+import { isServerSession, type LabStatus } from './status.js';
 
 function duration(ms: number): string {
   const s = Math.floor(ms / 1000);
@@ -22,7 +22,7 @@ export function formatStatus(s: LabStatus): string {
           )
           .join(' ')
       : 'MISSING';
-    nodeRows.push([n.node, n.role, n.netns, ifs]);
+    nodeRows.push([n.node, n.daemon ? `${n.role}/${n.daemon}` : n.role, n.netns, ifs]);
   }
   out.push(table(nodeRows), '');
   if (s.links.length > 0) {
@@ -31,18 +31,24 @@ export function formatStatus(s: LabStatus): string {
       linkRows.push([l.a, '<->', l.b, `${l.stateA.toLowerCase()}/${l.stateB.toLowerCase()}`]);
     out.push(table(linkRows), '');
   }
-  const bgpRows = [['ROUTER', 'PEER', 'DESCRIPTION', 'REMOTE AS', 'STATE', 'UP', 'PFX RCVD', 'PFX SENT']];
+  const bgpRows = [
+    ['ROUTER', 'PEER', 'DESCRIPTION', 'WITH', 'REMOTE AS', 'STATE', 'UP', 'PFX RCVD', 'PFX SENT'],
+  ];
+  let serversWaiting = 0;
   for (const n of s.nodes) {
     if (n.role !== 'router') continue;
     if (!n.bgp) {
-      bgpRows.push([n.node, '-', '-', '-', `ERROR ${n.error ?? ''}`.trim(), '-', '-', '-']);
+      bgpRows.push([n.node, '-', '-', '-', '-', `ERROR ${n.error ?? ''}`.trim(), '-', '-', '-']);
       continue;
     }
     for (const b of n.bgp) {
+      const server = isServerSession(b);
+      if (server && b.state !== 'Established') serversWaiting++;
       bgpRows.push([
         n.node,
         b.peer,
         b.description ?? '',
+        server ? 'server' : b.peerRole === 'router' ? 'router' : '?',
         String(b.remoteAs),
         b.state,
         b.state === 'Established' ? duration(b.uptimeMs) : '-',
@@ -52,6 +58,12 @@ export function formatStatus(s: LabStatus): string {
     }
   }
   if (bgpRows.length > 1) out.push(table(bgpRows), '');
+  if (serversWaiting > 0) {
+    out.push(
+      `${serversWaiting} router↔server session(s) not Established: they come up once tabby runs on the servers`,
+      '',
+    );
+  }
   const down = s.processes.filter((p) => !p.running);
   out.push(
     down.length === 0

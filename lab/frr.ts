@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isRunning, type ProcessRef, refFor, run, spawnDaemon } from '../kernel/index.js';
 import { LabError } from './errors.js';
+import type { LabRole } from './topology/types.js';
 
 export const FRR_DIR = process.env.TABBY_FRR_DIR ?? '/usr/lib/frr';
 const VTYSH = process.env.TABBY_VTYSH ?? 'vtysh';
@@ -76,16 +77,29 @@ async function waitFor(socket: string, ref: ProcessRef, runDir: string): Promise
   throw new LabError(`${ref.name} did not open ${socket} within 15 s; see ${runDir}`);
 }
 
-/** Runs a vtysh command against the daemons whose sockets are in `runDir`; parses JSON output. */
-export async function vtyshJson<T>(runDir: string, command: string): Promise<T> {
+/** Runs a vtysh command against the daemons whose sockets are in `runDir`; its text output. */
+export async function vtysh(runDir: string, command: string): Promise<string> {
   const { stdout } = await run([VTYSH, '--vty_socket', runDir, '-c', command], { timeoutMs: 10_000 });
-  return JSON.parse(stdout) as T;
+  return stdout;
 }
 
+/** The same, for a command with JSON output. */
+export async function vtyshJson<T>(runDir: string, command: string): Promise<T> {
+  return JSON.parse(await vtysh(runDir, command)) as T;
+}
+
+/** One BGP session of a lab router, from FRR's or BIRD's own report. */
 export interface BgpSession {
   family: 4 | 6;
   peer: string;
   description?: string;
+  /**
+   * What the peer is, from the lab's record of the router's neighbors: `router` sessions must
+   * come up with the lab; `node` (server) sessions come up once tabby runs on the server.
+   */
+  peerRole?: LabRole;
+  /** The peer's lab node. */
+  peerNode?: string;
   remoteAs: number;
   state: string;
   uptimeMs: number;

@@ -1,10 +1,13 @@
 // `lab render`: a containerlab-ready copy of a topology. Adds, from tabby's labels, what real
-// containerlab needs: FRR configs bound into router containers, and address/route commands
-// (`exec`) for server nodes. Pure except for writing the files.
+// containerlab needs: FRR or BIRD configs bound into router containers, and address/route
+// commands (`exec`) for server nodes and BIRD routers (BIRD sets no addresses). `kind: bridge`
+// nodes stay as they are: containerlab expects a host bridge of that name to exist before deploy.
+// Pure except for writing the files.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { formatInterfaceAddress } from '../common/addr.js';
+import { renderBirdConf } from './topology/bird-config.js';
 import { renderFrrDaemons, renderIntegratedFrrConf } from './topology/frr-config.js';
 import type { LabNode, Topology } from './topology/types.js';
 
@@ -33,7 +36,15 @@ export function renderContainerlab(sourceText: string, topology: Topology): Rend
   const files: RenderedFile[] = [];
   for (const node of topology.nodes) {
     const at = ['topology', 'nodes', node.name];
-    if (node.role === 'router') {
+    if (node.role === 'bridge') {
+      const entry = doc.getIn(at, true) as { commentBefore?: string | null } | undefined;
+      if (entry)
+        entry.commentBefore = ` containerlab: create the host bridge first: ip link add ${node.name} type bridge && ip link set ${node.name} up`;
+    } else if (node.role === 'router' && node.daemon === 'bird') {
+      files.push({ path: join(node.name, 'bird.conf'), content: renderBirdConf(topology, node) });
+      doc.setIn([...at, 'binds'], [`${node.name}/bird.conf:/etc/bird/bird.conf`]);
+      doc.setIn([...at, 'exec'], ['sysctl -w net.ipv4.ip_forward=1', ...nodeExecCommands(node)]);
+    } else if (node.role === 'router') {
       files.push({ path: join(node.name, 'frr.conf'), content: renderIntegratedFrrConf(topology, node) });
       files.push({ path: join(node.name, 'daemons'), content: renderFrrDaemons() });
       doc.setIn(

@@ -1,15 +1,26 @@
-// `lab up`: realizes a validated topology with network namespaces, veths and FRR.
-// Order: preflight (nothing created) → state file → namespaces → veths → addresses/routes → FRR.
+// `lab up`: realizes a validated topology with network namespaces, veths, bridges and routers
+// (FRR or BIRD). Order: preflight (nothing created) → state file → namespaces → veths →
+// addresses/routes/bridges → BGP daemons.
 // Any failure tears down what was created, so a failed `up` leaves nothing behind.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { addNetns, createVethPair, ipBatch, listNetns, refFor, setSysctls } from '../kernel/index.js';
+import {
+  addNetns,
+  createVethPair,
+  ipBatch,
+  listNetns,
+  type ProcessRef,
+  refFor,
+  setSysctls,
+} from '../kernel/index.js';
+import { checkBirdInstalled, startBird } from './bird.js';
 import { LabError } from './errors.js';
 import { checkFrrInstalled, startFrr } from './frr.js';
 import { createState, type LabState, labWorkDir, readState, writeState } from './state.js';
 import { labDown } from './teardown.js';
+import { renderBirdConf } from './topology/bird-config.js';
 import { renderBgpdConf, renderZebraConf } from './topology/frr-config.js';
-import { planLab } from './topology/plan.js';
+import { planLab, type RouterPlan } from './topology/plan.js';
 import type { Topology } from './topology/types.js';
 
 export interface UpOptions {
@@ -37,7 +48,8 @@ export async function labUp(topology: Topology, opts: UpOptions = {}): Promise<L
       `network namespace(s) ${taken.join(', ')} already exist and are not this lab's; remove them or pick another --name`,
     );
   }
-  if (plan.routers.length > 0) checkFrrInstalled();
+  if (plan.routers.some((r) => r.daemon === 'frr')) checkFrrInstalled();
+  if (plan.routers.some((r) => r.daemon === 'bird')) checkBirdInstalled();
 
   const workDir = labWorkDir(plan.name);
   const state: LabState = {
@@ -61,8 +73,22 @@ export async function labUp(topology: Topology, opts: UpOptions = {}): Promise<L
     progress(`creating ${plan.namespaces.length} namespaces`);
     for (const ns of plan.namespaces) {
       checkAborted();
-      const runDir = ns.role === 'router' ? join(workDir, ns.node) : undefined;
-      state.nodes.push({ node: ns.node, netns: ns.netns, role: ns.role, runDir });
+      const router = plan.routers.find((r) => r.node === ns.node);
+      state.nodes.push({
+        node: ns.node,
+        netns: ns.netns,
+        role: ns.role,
+        ...(router && {
+          runDir: join(workDir, ns.node),
+          daemon: router.daemon,
+          peers: router.neighbors.map((n) => ({
+            address: n.address,
+            node: n.peerNode,
+            role: n.peerRole,
+            remoteAs: n.remoteAs,
+          })),
+        }),
+      });
       writeState(state); // recorded before it exists
       await addNetns(ns.netns);
       await setSysctls(ns.netns, ns.sysctls);
@@ -73,25 +99,17 @@ export async function labUp(topology: Topology, opts: UpOptions = {}): Promise<L
     checkAborted();
     progress('configuring addresses and routes');
     await settleAll(plan.namespaces.map((ns) => ipBatch(ns.netns, ns.commands)));
-    if (plan.routers.length > 0) progress(`starting FRR on ${plan.routers.map((r) => r.node).join(', ')}`);
+    if (plan.routers.length > 0)
+      progress(`starting ${plan.routers.map((r) => `${r.daemon.toUpperCase()} on ${r.node}`).join(', ')}`);
+    const record = (p: ProcessRef) => {
+      state.processes.push(p);
+      writeState(state);
+    };
     await settleAll(
       plan.routers.map(async (r) => {
-        const node = topology.nodes.find((n) => n.name === r.node);
         const runDir = state.nodes.find((n) => n.node === r.node)?.runDir;
-        if (!node || !runDir) throw new Error(`internal: router ${r.node} not planned`);
-        const log = join(runDir, 'frr.log');
-        await startFrr(
-          r.netns,
-          runDir,
-          {
-            zebra: renderZebraConf(node, { logFile: log }),
-            bgpd: renderBgpdConf(topology, node, { logFile: log }),
-          },
-          (p) => {
-            state.processes.push(p);
-            writeState(state);
-          },
-        );
+        if (!runDir) throw new Error(`internal: router ${r.node} not planned`);
+        await startRouter(topology, r, runDir, record);
       }),
     );
     checkAborted();
@@ -103,6 +121,35 @@ export async function labUp(topology: Topology, opts: UpOptions = {}): Promise<L
     await labDown(plan.name).catch(() => {});
     throw e;
   }
+}
+
+async function startRouter(
+  topology: Topology,
+  r: RouterPlan,
+  runDir: string,
+  record: (p: ProcessRef) => void,
+): Promise<void> {
+  const node = topology.nodes.find((n) => n.name === r.node);
+  if (!node) throw new Error(`internal: router ${r.node} not in the topology`);
+  if (r.daemon === 'bird') {
+    await startBird(
+      r.netns,
+      runDir,
+      renderBirdConf(topology, node, { logFile: join(runDir, 'bird.log') }),
+      record,
+    );
+    return;
+  }
+  const log = join(runDir, 'frr.log');
+  await startFrr(
+    r.netns,
+    runDir,
+    {
+      zebra: renderZebraConf(node, { logFile: log }),
+      bgpd: renderBgpdConf(topology, node, { logFile: log }),
+    },
+    record,
+  );
 }
 
 /**

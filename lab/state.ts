@@ -1,19 +1,31 @@
 // The lab's state file: the record of everything `lab up` created, written *before* each thing
 // is created, so `lab down` can remove all of it even after the runner crashed mid-way.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProcessRef } from '../kernel/index.js';
 import { LabError } from './errors.js';
-import type { LabRole } from './topology/types.js';
+import type { BgpDaemon, LabRole } from './topology/types.js';
 
 export const LAB_STATE_DIR = process.env.TABBY_LAB_STATE_DIR ?? '/run/tabby/labs';
+
+/** A router's BGP neighbor, as planned: status tells router↔router from router↔server sessions by it. */
+export interface LabPeerState {
+  address: string;
+  node: string;
+  role: LabRole;
+  remoteAs: number;
+}
 
 export interface LabNodeState {
   node: string;
   netns: string;
   role: LabRole;
-  /** FRR runtime directory (vty sockets, pid files, logs) for routers. */
+  /** Routers: the BGP daemon's runtime directory (configs, sockets, pid files, logs). */
   runDir?: string;
+  /** Routers: the BGP daemon (absent in states written before BIRD: FRR). */
+  daemon?: BgpDaemon;
+  /** Routers: their BGP neighbors. */
+  peers?: LabPeerState[];
 }
 
 export interface LabState {
@@ -59,11 +71,16 @@ export function listStates(): LabState[] {
     .filter((s): s is LabState => s !== undefined);
 }
 
-/** Creates the state file; fails if the lab already has one (the file is also the lab's lock). */
+/**
+ * Creates the state file; fails if the lab already has one (the file is also the lab's lock).
+ * Written aside and hard-linked into place: a reader never sees it half-written.
+ */
 export function createState(state: LabState): void {
   mkdirSync(LAB_STATE_DIR, { recursive: true, mode: 0o755 });
+  const tmp = `${statePath(state.name)}.${process.pid}.new`;
+  writeFileSync(tmp, JSON.stringify(state, null, 2));
   try {
-    writeFileSync(statePath(state.name), JSON.stringify(state, null, 2), { flag: 'wx' });
+    linkSync(tmp, statePath(state.name));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
       throw new LabError(
@@ -71,6 +88,8 @@ export function createState(state: LabState): void {
       );
     }
     throw e;
+  } finally {
+    rmSync(tmp, { force: true });
   }
 }
 
@@ -84,4 +103,8 @@ export function writeState(state: LabState): void {
 export function removeState(name: string): void {
   rmSync(statePath(name), { force: true });
   rmSync(`${statePath(name)}.tmp`, { force: true });
+  // A createState killed between writing aside and linking.
+  const aside = new RegExp(`^${name}\\.json\\.\\d+\\.new$`);
+  for (const f of readdirSync(LAB_STATE_DIR).filter((x) => aside.test(x)))
+    rmSync(join(LAB_STATE_DIR, f), { force: true });
 }

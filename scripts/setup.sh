@@ -52,6 +52,7 @@ else
   say "node_modules: up to date"
 fi
 "$here/build-cni.sh" | sed 's/^/setup: /'
+"$here/gen-proto-types.sh" | sed 's/^/setup: /'
 
 "$here/build-control-plane.sh" | sed 's/^/setup: /'
 "$here/build-cnitool.sh" | sed 's/^/setup: /'

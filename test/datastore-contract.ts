@@ -7,13 +7,15 @@
 // name unique to this run and the run's label, lists filter by that label, and every object
 // created is deleted again. Pools are disabled and select no node, blocks lie in 198.18.0.0/15
 // (benchmarking range) and belong to no real node, so no allocator picks them up meanwhile.
-// IPAMConfig is only ever read, updated and deleted under names that do not exist: the API
-// server accepts just one, `default`, and other tests own it.
+// IPAMConfig and BGPConfiguration are only ever read, updated and deleted under names that do not
+// exist: the API server accepts just one, `default`, and other tests own it. BGPPeers name a node
+// that does not exist, so no running agent peers with them. Nodes and Secrets are made through
+// the implementation's own fixtures (the Datastore only reads them), named uniquely too.
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Datastore, ResourceStore, WatchEvent } from '../datastore/datastore.js';
+import type { Datastore, NodeWatchEvent, ResourceStore, WatchEvent } from '../datastore/datastore.js';
 import { isDatastoreError } from '../datastore/errors.js';
-import type { IPAMBlockSpec, IPPoolSpec, Resource } from '../datastore/resources.js';
+import type { BGPPeerSpec, IPAMBlockSpec, IPPoolSpec, NodeInfo, Resource } from '../datastore/resources.js';
 
 const RUN_LABEL = 'tabby.dev/contract-run';
 
@@ -38,11 +40,29 @@ export async function until(cond: () => boolean, timeoutMs = 10_000): Promise<vo
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** What the Datastore only reads, made by the implementation's own means. */
+export interface ContractFixtures {
+  /** Creates a Node with its labels, annotations and status addresses. */
+  createNode(node: NodeInfo): Promise<void>;
+  deleteNode(name: string): Promise<void>;
+  /** Creates (or replaces) a Secret with these keys, given decoded. */
+  putSecret(namespace: string, name: string, data: Record<string, string>): Promise<void>;
+  deleteSecret(namespace: string, name: string): Promise<void>;
+}
+
+export interface ContractOptions {
+  cleanup?: (ds: Datastore) => Promise<void>;
+  fixtures: (ds: Datastore) => ContractFixtures;
+  /** A namespace that exists, for the Secrets. */
+  secretNamespace?: string;
+}
+
 export function describeDatastoreContract(
   name: string,
   makeDatastore: () => Promise<Datastore>,
-  cleanup: (ds: Datastore) => Promise<void> = (ds) => ds.close(),
+  options: ContractOptions,
 ): void {
+  const cleanup = options.cleanup ?? ((ds: Datastore) => ds.close());
   describe(`Datastore contract: ${name}`, () => {
     const run = randomBytes(4).toString('hex');
     const labels = { [RUN_LABEL]: run };
@@ -233,6 +253,117 @@ export function describeDatastoreContract(
       expect(isDatastoreError((lost[0] as PromiseRejectedResult).reason, 'Conflict')).toBe(true);
       const winner = (won[0] as PromiseFulfilledResult<Resource<IPAMBlockSpec>>).value;
       expect(await ds.ipamBlocks.get(b.metadata.name)).toEqual(winner);
+    });
+    describe('Nodes and Secrets', () => {
+      let fx: ContractFixtures;
+      const nodes: string[] = [];
+      const secrets: string[] = [];
+      const ns = options.secretNamespace ?? 'default';
+      beforeAll(() => {
+        fx = options.fixtures(ds);
+      });
+      afterEach(async () => {
+        for (const n of nodes.splice(0)) await fx.deleteNode(n).catch(() => {});
+        for (const n of secrets.splice(0)) await fx.deleteSecret(ns, n).catch(() => {});
+      });
+      const node = async (info: Omit<NodeInfo, 'name'>): Promise<NodeInfo> => {
+        const n = { name: uniq('node'), ...info };
+        nodes.push(n.name);
+        await fx.createNode(n);
+        return n;
+      };
+
+      it('listNodeInfos: labels, annotations and addresses; annotateNode merges and removes', async () => {
+        const n = await node({
+          labels: { ...labels, rack: 'r1' },
+          annotations: { 'tabby.dev/bgp-ipv4': '192.0.2.1', 'tabby.dev/keep': 'yes' },
+          addresses: [
+            { type: 'InternalIP', address: '192.0.2.1' },
+            { type: 'InternalIP', address: '2001:db8::1' },
+          ],
+        });
+        const find = async () => (await ds.listNodeInfos()).find((x) => x.name === n.name);
+        expect(await find()).toEqual(n);
+        expect(await ds.listNodes()).toContain(n.name);
+        expect(await ds.nodeLabels(n.name)).toEqual(n.labels);
+        expect(
+          await ds.annotateNode(n.name, {
+            'tabby.dev/bgp-ipv4': '192.0.2.9',
+            'tabby.dev/keep': null,
+            'tabby.dev/new': 'x',
+          }),
+        ).toBe(true);
+        expect((await find())?.annotations).toEqual({
+          'tabby.dev/bgp-ipv4': '192.0.2.9',
+          'tabby.dev/new': 'x',
+        });
+        expect(await ds.annotateNode(uniq('missing'), { a: 'b' })).toBe(false);
+      });
+
+      it('watchNodes sees additions, changes and deletions from now on, nothing after stop', async () => {
+        const before = await node({ labels, annotations: {}, addresses: [] });
+        const events: NodeWatchEvent[] = [];
+        const mine = new Set<string>([before.name]);
+        const w = await ds.watchNodes((e) => {
+          if (mine.has(e.object.name)) events.push(e);
+        });
+        const name = uniq('node');
+        mine.add(name);
+        nodes.push(name);
+        await fx.createNode({ name, labels, annotations: {}, addresses: [] });
+        await ds.annotateNode(before.name, { 'tabby.dev/bgp-ipv4': '192.0.2.2' });
+        await fx.deleteNode(name);
+        await until(() => events.length >= 3);
+        expect(events.map((e) => `${e.type} ${e.object.name}`)).toEqual([
+          `ADDED ${name}`,
+          `MODIFIED ${before.name}`,
+          `DELETED ${name}`,
+        ]);
+        expect(events[1]?.object.annotations).toEqual({ 'tabby.dev/bgp-ipv4': '192.0.2.2' });
+        await w.stop();
+        expect(await w.done).toBeUndefined();
+        await ds.annotateNode(before.name, { 'tabby.dev/bgp-ipv4': '192.0.2.3' });
+        await sleep(300);
+        expect(events).toHaveLength(3);
+      });
+
+      it('readSecretKey: the decoded value; undefined for a missing key or Secret', async () => {
+        const name = uniq('secret');
+        secrets.push(name);
+        await fx.putSecret(ns, name, { password: 's3cret ü', other: '' });
+        expect(await ds.readSecretKey(ns, name, 'password')).toBe('s3cret ü');
+        expect(await ds.readSecretKey(ns, name, 'other')).toBe('');
+        expect(await ds.readSecretKey(ns, name, 'nope')).toBeUndefined();
+        expect(await ds.readSecretKey(ns, uniq('missing'), 'password')).toBeUndefined();
+      });
+    });
+
+    it('BGPPeer and BGPConfiguration collections', async () => {
+      const spec: BGPPeerSpec = {
+        node: `ct-node-${run}`,
+        peerIP: '192.0.2.254',
+        asNumber: 4200000000,
+        port: 1179,
+        password: { namespace: 'tabby-system', name: 'bgp', key: 'tor' },
+        keepaliveTime: 3,
+        holdTime: 9,
+        gracefulRestart: false,
+        ebgpMultihop: 2,
+        maxPrefixes: 1000,
+        allowedPrefixes: ['198.51.100.0/24', '2001:db8::/32'],
+        sourceAddress: '192.0.2.1',
+        passive: true,
+      };
+      const p = await make(ds.bgpPeers, spec);
+      expect(await ds.bgpPeers.get(p.metadata.name)).toEqual(p);
+      expect((await ds.bgpPeers.list(labels)).items).toEqual([p]);
+      const moved = await ds.bgpPeers.update({ ...p, spec: { ...spec, holdTime: 30 } });
+      expect((await ds.bgpPeers.get(p.metadata.name))?.spec.holdTime).toBe(30);
+      await ds.bgpPeers.delete(p.metadata.name, { resourceVersion: moved.metadata.resourceVersion });
+      expect(await ds.bgpPeers.get(p.metadata.name)).toBeUndefined();
+      expect(await ds.bgpConfigurations.get(uniq('missing'))).toBeUndefined();
+      expect(ds.bgpPeers.kind).toBe('BGPPeer');
+      expect(ds.bgpConfigurations.kind).toBe('BGPConfiguration');
     });
   });
 }

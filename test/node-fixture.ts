@@ -78,7 +78,8 @@ export class TestNode {
       apiSocket: this.o.apiSocket,
       socket: this.socket,
       logFile: this.agentLog,
-      args: this.o.agentArgs,
+      // Single-node tests route nothing over BGP (a later --bgp-mode in agentArgs wins).
+      args: ['--bgp-mode', 'off', ...(this.o.agentArgs ?? [])],
     });
   }
 

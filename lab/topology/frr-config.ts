@@ -80,6 +80,7 @@ function bgpSection(topology: Topology, node: LabNode): string[] {
       ` neighbor ${n.address} timers ${t.keepalive} ${t.hold}`,
       ` neighbor ${n.address} timers connect ${t.connect}`,
     );
+    if (n.password) lines.push(` neighbor ${n.address} password ${n.password}`);
   }
   for (const fam of [4, 6] as const) {
     const inFamily = neighbors.filter((n) => n.family === fam);

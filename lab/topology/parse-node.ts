@@ -1,10 +1,12 @@
 // Validation of one topology node: kind, containerlab inheritance, and tabby's labels.
 import { type InterfaceAddress, parseInterfaceAddress, parseIp } from '../../common/addr.js';
 import { errorMessage, type Issues, isMap, type Json, NAME_RE } from './issues.js';
-import { LABEL, type LabNode, type LabRole } from './types.js';
+import { type BgpDaemon, LABEL, type LabNode, type LabRole } from './types.js';
 
-const SUPPORTED_KINDS = new Set(['linux']);
+const SUPPORTED_KINDS = new Set(['linux', 'bridge']);
 const KNOWN_LABELS = new Set<string>(Object.values(LABEL));
+/** A TCP MD5 key: 1-80 printable characters, no space, quote or backslash (FRR and BIRD syntax). */
+const PASSWORD_RE = /^[!#-[\]-~]{1,80}$/;
 
 /** containerlab inheritance: node settings over `kinds.<kind>` over `defaults` (labels merged). */
 export function inherit(def: Json, defaults: Record<string, Json>, kinds: Record<string, Json>): Json {
@@ -14,7 +16,10 @@ export function inherit(def: Json, defaults: Record<string, Json>, kinds: Record
     typeof kind === 'string' && isMap(kinds[kind]) ? (kinds[kind] as Record<string, Json>) : {};
   const labels = [defaults.labels, fromKind.labels, def.labels];
   const merged: Record<string, Json> = { ...defaults, ...fromKind, ...def, kind };
-  if (labels.some((l) => l !== undefined)) {
+  if (kind === 'bridge') {
+    // A bridge takes no tabby labels: those of `defaults` and `kinds` are meant for other nodes.
+    merged.labels = def.labels;
+  } else if (labels.some((l) => l !== undefined)) {
     merged.labels = labels.every((l) => l === undefined || isMap(l))
       ? Object.assign({}, ...labels.filter((l) => l !== undefined))
       : def.labels;
@@ -32,12 +37,16 @@ export function validateNode(name: string, def: Json, path: string, issues: Issu
   const kind = def.kind;
   if (typeof kind !== 'string') issues.add(`${path}.kind`, 'required (e.g. linux)');
   else if (!SUPPORTED_KINDS.has(kind)) {
-    issues.add(`${path}.kind`, `"${kind}" is not supported by the netns runner (supported: linux)`);
+    issues.add(
+      `${path}.kind`,
+      `"${kind}" is not supported by the netns runner (supported: ${[...SUPPORTED_KINDS].join(', ')})`,
+    );
   }
   if (def.image !== undefined && typeof def.image !== 'string')
     issues.add(`${path}.image`, 'must be a string');
   const labels = readLabels(def.labels, `${path}.labels`, issues);
   const lp = `${path}.labels`;
+  if (kind === 'bridge') return validateBridge(name, labels, lp, issues);
 
   const roleText = labels[LABEL.role] ?? 'node';
   let role: LabRole = 'node';
@@ -74,6 +83,22 @@ export function validateNode(name: string, def: Json, path: string, issues: Issu
       issues.add(`${lp}["${LABEL.routerId}"]`, 'required for routers without an IPv4 loopback');
     }
   }
+  let daemon: BgpDaemon | undefined;
+  const daemonText = labels[LABEL.bgpDaemon];
+  if (role === 'router') {
+    if (daemonText === undefined || daemonText === 'frr' || daemonText === 'bird')
+      daemon = daemonText ?? 'frr';
+    else issues.add(`${lp}["${LABEL.bgpDaemon}"]`, `"${daemonText}" is not a BGP daemon (frr or bird)`);
+  } else if (daemonText !== undefined) {
+    issues.add(`${lp}["${LABEL.bgpDaemon}"]`, 'only routers run a lab BGP daemon (servers run tabby)');
+  }
+  const password = labels[LABEL.bgpPassword];
+  if (password !== undefined && !PASSWORD_RE.test(password)) {
+    issues.add(
+      `${lp}["${LABEL.bgpPassword}"]`,
+      '1-80 printable characters without spaces, quotes or backslashes',
+    );
+  }
   for (const key of [LABEL.gateway4, LABEL.gateway6] as const) {
     const gw = labels[key];
     if (gw === undefined) continue;
@@ -91,12 +116,23 @@ export function validateNode(name: string, def: Json, path: string, issues: Issu
     image: typeof def.image === 'string' ? def.image : undefined,
     role,
     asn,
+    daemon,
+    password,
     routerId,
     loopbacks,
     gateway4: labels[LABEL.gateway4],
     gateway6: labels[LABEL.gateway6],
     interfaces: [],
   };
+}
+
+/** A `kind: bridge` node: a LAN segment; it has interfaces but no addresses and no tabby labels. */
+function validateBridge(name: string, labels: Record<string, string>, lp: string, issues: Issues): LabNode {
+  for (const key of Object.keys(labels)) {
+    if (key.startsWith('tabby.dev/'))
+      issues.add(`${lp}["${key}"]`, 'a bridge takes no tabby labels (it has no addresses and runs nothing)');
+  }
+  return { name, kind: 'bridge', role: 'bridge', loopbacks: [], interfaces: [] };
 }
 
 export function readLabels(value: Json, path: string, issues: Issues): Record<string, string> {

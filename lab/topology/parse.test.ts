@@ -27,10 +27,10 @@ describe('parseTopology', () => {
     const t = parseTopology(TWO_RACKS);
     expect(t.name).toBe('two-racks');
     expect(t.nodes.map((n) => `${n.name}:${n.role}:${n.asn ?? '-'}`)).toEqual([
-      'node1:node:-',
-      'node2:node:-',
-      'node3:node:-',
-      'node4:node:-',
+      'node1:node:64601',
+      'node2:node:64602',
+      'node3:node:64603',
+      'node4:node:64604',
       'spine:router:65000',
       'tor1:router:65001',
       'tor2:router:65002',
@@ -177,6 +177,38 @@ describe('parseTopology', () => {
         '$1\n        tabby.dev/gateway4: 198.18.9.9',
       ),
       /node1\.labels\["tabby\.dev\/gateway4"\]: 198\.18\.9\.9 is not inside any/,
+    ],
+    [
+      'an unknown BGP daemon',
+      TWO_RACKS.replace(
+        'tabby.dev/asn: "65002"',
+        'tabby.dev/asn: "65002"\n        tabby.dev/bgp-daemon: quagga',
+      ),
+      /topology\.nodes\.tor2\.labels\["tabby\.dev\/bgp-daemon"\]: "quagga" is not a BGP daemon \(frr or bird\)/,
+    ],
+    [
+      'a BGP daemon on a server',
+      TWO_RACKS.replace(
+        'tabby.dev/asn: "64603"',
+        'tabby.dev/asn: "64603"\n        tabby.dev/bgp-daemon: bird',
+      ),
+      /nodes\.node3\.labels\["tabby\.dev\/bgp-daemon"\]: only routers run a lab BGP daemon/,
+    ],
+    [
+      'a password with a space',
+      TWO_RACKS.replace(
+        'tabby.dev/asn: "64603"',
+        'tabby.dev/asn: "64603"\n        tabby.dev/bgp-password: "a b"',
+      ),
+      /nodes\.node3\.labels\["tabby\.dev\/bgp-password"\]: 1-80 printable characters without spaces/,
+    ],
+    [
+      'two different passwords on one session',
+      TWO_RACKS.replace(
+        'tabby.dev/asn: "64603"',
+        'tabby.dev/asn: "64603"\n        tabby.dev/bgp-password: one',
+      ).replace('tabby.dev/asn: "65002"', 'tabby.dev/asn: "65002"\n        tabby.dev/bgp-password: two'),
+      /nodes\.tor2\.labels\["tabby\.dev\/bgp-password"\]: differs from node3's/,
     ],
     [
       'a bad MTU',

@@ -2,9 +2,10 @@
 // Every problem is collected with the path of the field it concerns; nothing is half-accepted.
 import { parseDocument } from 'yaml';
 import { Issues, isMap, type Json, NAME_RE } from './issues.js';
+import { bgpNeighbors } from './neighbors.js';
 import { checkAddressOverlaps, resolveGateways, validateLinks } from './parse-links.js';
 import { inherit, validateNode } from './parse-node.js';
-import { type LabNode, type Topology, TopologyError } from './types.js';
+import { LABEL, type LabNode, type Topology, TopologyError } from './types.js';
 
 /** Keys containerlab accepts at the top level (it parses strictly and rejects others). */
 const TOP_LEVEL_KEYS = new Set(['name', 'prefix', 'mgmt', 'topology', 'settings']);
@@ -68,11 +69,31 @@ function validate(root: Json, issues: Issues, nameOverride?: string): Topology |
   }
   const links = validateLinks(topology.links, nodes, new Set(Object.keys(nodesIn)), issues);
   checkAddressOverlaps(links, [...nodes.values()], issues);
-  for (const node of nodes.values()) resolveGateways(node, `topology.nodes.${node.name}.labels`, issues);
+  const graph = { nodes: [...nodes.values()], links };
+  for (const node of nodes.values())
+    resolveGateways(graph, node, `topology.nodes.${node.name}.labels`, issues);
+  if (issues.list.length > 0) return undefined;
+  checkPasswords(graph, issues);
   if (issues.list.length > 0) return undefined;
   return {
     name: name as string,
     nodes: [...nodes.values()].sort((x, y) => x.name.localeCompare(y.name)),
     links,
   };
+}
+
+/** A BGP session has one password: both ends may carry the label only if it is the same. */
+function checkPasswords(graph: Pick<Topology, 'nodes' | 'links'>, issues: Issues): void {
+  const byName = new Map(graph.nodes.map((n) => [n.name, n]));
+  for (const node of graph.nodes) {
+    if (!node.password || !node.asn) continue;
+    for (const n of bgpNeighbors(graph, node)) {
+      const peer = byName.get(n.peerNode);
+      if (!peer?.password || peer.password === node.password || peer.name < node.name) continue;
+      issues.add(
+        `topology.nodes.${peer.name}.labels["${LABEL.bgpPassword}"]`,
+        `differs from ${node.name}'s, and they have a BGP session: one session, one password`,
+      );
+    }
+  }
 }

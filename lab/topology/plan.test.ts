@@ -59,13 +59,44 @@ describe('planLab', () => {
 });
 
 describe('BGP neighbors and FRR configs', () => {
-  it('peers every router with its directly linked routers, eBGP by AS', () => {
-    expect(bgpNeighbors(t, node('spine')).map((n) => `${n.address} AS${n.remoteAs} ${n.peerNode}`)).toEqual([
-      '198.18.0.1 AS65001 tor1',
-      '198.18.0.3 AS65002 tor2',
+  it('peers every router with its directly linked routers and servers that have an AS, eBGP by AS', () => {
+    const show = (n: string) =>
+      bgpNeighbors(t, node(n)).map((x) => `${x.address} AS${x.remoteAs} ${x.peerNode} ${x.peerRole}`);
+    expect(show('spine')).toEqual(['198.18.0.1 AS65001 tor1 router', '198.18.0.3 AS65002 tor2 router']);
+    expect(show('tor1')).toEqual([
+      '198.18.0.0 AS65000 spine router',
+      '198.18.1.1 AS64601 node1 node',
+      '198.18.1.3 AS64602 node2 node',
     ]);
-    // servers have no AS in two-racks: no sessions toward them
-    expect(bgpNeighbors(t, node('tor1')).map((n) => n.peerNode)).toEqual(['spine']);
+    expect(
+      planLab(t)
+        .routers.find((r) => r.node === 'tor2')
+        ?.neighbors.map((n) => n.peerNode),
+    ).toEqual(['spine', 'node3', 'node4']);
+  });
+
+  it('has no sessions toward servers without an AS', () => {
+    const noAs = parseTopology(TWO_RACKS.replaceAll(/\n {8}tabby\.dev\/asn: "646\d\d"/g, ''), { name: 'x' });
+    const tor1 = noAs.nodes.find((n) => n.name === 'tor1');
+    expect(tor1 && bgpNeighbors(noAs, tor1).map((n) => n.peerNode)).toEqual(['spine']);
+  });
+
+  it('renders router-side sessions to servers, with the MD5 password of the server', () => {
+    const withPw = parseTopology(
+      TWO_RACKS.replace(
+        'tabby.dev/asn: "64601"',
+        'tabby.dev/asn: "64601"\n        tabby.dev/bgp-password: s3cr3t!',
+      ),
+      { name: 'x' },
+    );
+    const tor1 = withPw.nodes.find((n) => n.name === 'tor1');
+    if (!tor1) throw new Error('tor1');
+    const conf = renderBgpdConf(withPw, tor1);
+    expect(conf).toContain(
+      ' neighbor 198.18.1.1 remote-as 64601\n neighbor 198.18.1.1 description node1\n neighbor 198.18.1.1 timers 3 9\n neighbor 198.18.1.1 timers connect 5\n neighbor 198.18.1.1 password s3cr3t!',
+    );
+    expect(conf).not.toContain('198.18.1.3 password');
+    expect(conf).toMatch(/neighbor 198\.18\.1\.1 activate\n {2}neighbor 198\.18\.1\.3 activate/);
   });
 
   it('renders bgpd.conf with fast timers, explicit activation and connected redistribution', () => {

@@ -1,11 +1,19 @@
-// The Kubernetes datastore against a real kube-apiserver: the shared contract suite, the API
-// server's own validation of tabby's CRDs (deploy/crds), node labels and error mapping.
+// The Kubernetes datastore against a real kube-apiserver: the shared contract suite (Nodes and
+// Secrets included), the API server's own validation of tabby's CRDs (deploy/crds: IPAM and BGP),
+// node labels and error mapping.
 // It shares the run's control plane with other files: every object here has a unique name,
 // pools are disabled and select no node, blocks lie in 198.18.0.0/15 (outside any test pool).
-import { CoreV1Api, KubeConfig, Watch as KubeWatch } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  KubeConfig,
+  Watch as KubeWatch,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { formatCidr, parseCidr, subnetAt } from '../../common/addr.js';
 import {
+  type BGPPeerSpec,
   type Datastore,
   DatastoreError,
   type IPAMBlockSpec,
@@ -28,7 +36,41 @@ describe.skipIf(!isRoot)(`Kubernetes datastore (${ROOT_REASON})`, () => {
     await ds?.close();
   });
 
-  describeDatastoreContract('kubernetes', async () => kubernetesDatastore(kubeconfig));
+  const coreApi = () => {
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfig);
+    return kc.makeApiClient(CoreV1Api);
+  };
+
+  describeDatastoreContract('kubernetes', async () => kubernetesDatastore(kubeconfig), {
+    secretNamespace: 'default',
+    fixtures: () => {
+      const core = coreApi();
+      return {
+        createNode: async ({ name, labels, annotations, addresses }) => {
+          await core.createNode({ body: { metadata: { name, labels, annotations } } });
+          if (addresses.length > 0) {
+            await core.patchNodeStatus(
+              { name, body: { status: { addresses } } },
+              setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+            );
+          }
+        },
+        deleteNode: async (name) => {
+          await core.deleteNode({ name });
+        },
+        putSecret: async (namespace, name, data) => {
+          const encoded = Object.fromEntries(
+            Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+          );
+          await core.createNamespacedSecret({ namespace, body: { metadata: { name }, data: encoded } });
+        },
+        deleteSecret: async (namespace, name) => {
+          await core.deleteNamespacedSecret({ namespace, name });
+        },
+      };
+    },
+  });
 
   /** The create must be refused with Invalid, and the message must name the field. */
   async function refused<S>(store: ResourceStore<S>, spec: S, field: RegExp, name = uniqueName('bad')) {
@@ -180,6 +222,89 @@ describe.skipIf(!isRoot)(`Kubernetes datastore (${ROOT_REASON})`, () => {
         { ...block({}), extra: 1 } as IPAMBlockSpec,
         /unknown field "spec\.extra"/,
       );
+    });
+  });
+
+  describe('the API server validates BGP objects', () => {
+    const peer = (spec: Partial<BGPPeerSpec>): BGPPeerSpec => ({
+      node: 'no-such-node',
+      peerIP: '192.0.2.254',
+      asNumber: 65000,
+      ...spec,
+    });
+    const ref = { namespace: 'tabby-system', name: 'bgp', key: 'tor' };
+
+    it('BGPPeer fields are checked', async () => {
+      const p = ds.bgpPeers;
+      await refused(p, peer({ peerIP: '10.0.0' }), /spec\.peerIP: .*must be an IPv4 or IPv6 address/);
+      await refused(p, peer({ peerIP: '127.0.0.1' }), /spec\.peerIP: .*must be a unicast address/);
+      await refused(p, peer({ peerIP: 'fe80::1' }), /spec\.peerIP: .*must be a unicast address/);
+      await refused(p, peer({ peerIP: '::' }), /spec\.peerIP: .*must be a unicast address/);
+      await refused(p, { node: 'x', asNumber: 1 } as BGPPeerSpec, /spec\.peerIP: Required value/);
+      await refused(p, peer({ asNumber: 0 }), /spec\.asNumber: .*greater than or equal to 1/);
+      await refused(p, peer({ asNumber: 4294967296 }), /spec\.asNumber: .*less than or equal to 4294967295/);
+      await refused(p, peer({ port: 0 }), /spec\.port/);
+      await refused(p, peer({ ebgpMultihop: 1 }), /spec\.ebgpMultihop: .*greater than or equal to 2/);
+      await refused(p, peer({ holdTime: 2 }), /spec\.holdTime: .*0 or at least 3/);
+      await refused(
+        p,
+        peer({ holdTime: 9, keepaliveTime: 4 }),
+        /spec\.keepaliveTime: .*a third of spec\.holdTime/,
+      );
+      await refused(p, peer({ nodeSelector: {} }), /spec\.node and spec\.nodeSelector cannot both be set/);
+      await refused(
+        p,
+        peer({ allowedPrefixes: ['10.1.0.1/16'] }),
+        /spec\.allowedPrefixes\[0\]: .*no host bits/,
+      );
+      await refused(p, peer({ allowedPrefixes: ['nope'] }), /spec\.allowedPrefixes\[0\]: .*CIDRs/);
+      await refused(p, peer({ sourceAddress: 'fd00::1' }), /spec\.sourceAddress: .*family of spec\.peerIP/);
+      await refused(p, peer({ password: { ...ref, key: '' } }), /spec\.password\.key/);
+      await refused(p, peer({ password: { ...ref, namespace: 'Bad_NS' } }), /spec\.password\.namespace/);
+    });
+
+    it('a complete BGPPeer (IPv4 or IPv6) is accepted as it is', async () => {
+      for (const spec of [
+        peer({
+          port: 1179,
+          password: ref,
+          keepaliveTime: 3,
+          holdTime: 9,
+          gracefulRestart: true,
+          ebgpMultihop: 2,
+          maxPrefixes: 4294967295,
+          allowedPrefixes: ['198.51.100.0/24', '2001:db8::/32'],
+          sourceAddress: '192.0.2.1',
+          passive: true,
+          asNumber: 4294967295,
+        }),
+        {
+          peerIP: '2001:db8::fe',
+          asNumber: 65000,
+          sourceAddress: '2001:db8::1',
+          nodeSelector: { matchLabels: { 'tabby.dev/test': 'none' } },
+        },
+      ]) {
+        const created = await ds.bgpPeers.create({ metadata: { name: uniqueName('peer') }, spec });
+        expect(created.spec).toEqual(spec);
+        await ds.bgpPeers.delete(created.metadata.name);
+      }
+    });
+
+    it('BGPConfiguration: bounded settings, and only the object named default', async () => {
+      const c = ds.bgpConfigurations;
+      await refused(c, { asNumber: 0 }, /spec\.asNumber: .*greater than or equal to 1/, 'default');
+      await refused(c, { listenPort: 65536 }, /spec\.listenPort/, 'default');
+      await refused(
+        c,
+        { gracefulRestartTime: 4096 },
+        /spec\.gracefulRestartTime: .*less than or equal to 4095/,
+        'default',
+      );
+      await refused(c, { holdTime: 1 }, /spec\.holdTime: .*0 or at least 3/, 'default');
+      await refused(c, { keepaliveTime: 31, holdTime: 90 }, /spec\.keepaliveTime: .*a third/, 'default');
+      await refused(c, { meshPassword: { ...ref, name: '' } }, /spec\.meshPassword\.name/, 'default');
+      await refused(c, {}, /metadata\.name: .*must be "default"/);
     });
   });
 

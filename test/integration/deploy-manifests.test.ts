@@ -48,6 +48,29 @@ describe.skipIf(!isRoot)(`deploy manifests (${ROOT_REASON})`, () => {
     expect(gc.stdout.trim()).toBe('yes');
   });
 
+  it('RBAC: the agent reads BGP objects, annotates Nodes, and gets Secrets in tabby-system only', async () => {
+    await kubectl('apply', '-f', repoPath('deploy/rbac.yaml'));
+    const can = async (...args: string[]) => {
+      // `auth can-i` exits 1 for "no": that answer is on stdout either way.
+      const out = await kubectl(
+        'auth',
+        'can-i',
+        ...args,
+        '--as=system:serviceaccount:tabby-system:tabby-agent',
+      ).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
+      return out.stdout.trim();
+    };
+    expect(await can('watch', 'bgppeers.tabby.dev')).toBe('yes');
+    expect(await can('list', 'bgpconfigurations.tabby.dev')).toBe('yes');
+    expect(await can('create', 'bgppeers.tabby.dev')).toBe('no');
+    expect(await can('patch', 'nodes')).toBe('yes');
+    expect(await can('watch', 'nodes')).toBe('yes');
+    expect(await can('get', 'secrets', '-n', 'tabby-system')).toBe('yes');
+    expect(await can('list', 'secrets', '-n', 'tabby-system')).toBe('no');
+    expect(await can('get', 'secrets', '-n', 'kube-system')).toBe('no');
+    expect(await can('get', 'secrets', '-n', 'default')).toBe('no');
+  });
+
   it('the CNI config list is valid for the plugin (STATUS reaches the agent check, code 50)', async () => {
     const list = JSON.parse(readFileSync(repoPath('deploy/cni/10-tabby.conflist'), 'utf8')) as {
       name: string;

@@ -13,6 +13,7 @@ import { isRoot, labLeftovers, ROOT_REASON, uniqueName } from '../helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FILE = join(ROOT, 'lab/topologies/two-racks.clab.yml');
+const BIRD_FILE = join(ROOT, 'lab/topologies/two-racks-bird.clab.yml');
 
 /**
  * Starts `lab up` as its own process (node --import tsx: one process, so a signal reaches the
@@ -23,6 +24,7 @@ async function upAndSignal(
   name: string,
   reached: (s: LabState) => boolean,
   signal: NodeJS.Signals,
+  file = FILE,
 ): Promise<string> {
   const logDir = mkdtempSync(join(tmpdir(), 'tabby-crash-'));
   try {
@@ -32,7 +34,7 @@ async function upAndSignal(
       'tsx',
       join(ROOT, 'lab/cli.ts'),
       'up',
-      FILE,
+      file,
       '--name',
       name,
       '--no-wait',
@@ -61,15 +63,16 @@ describe.skipIf(!isRoot)(`lab up dying mid-way (${ROOT_REASON})`, () => {
     for (const n of names.splice(0)) await labDown(n).catch(() => {});
   });
 
-  const killPoints: [string, (s: LabState) => boolean][] = [
-    ['after the first namespaces', (s) => s.nodes.length >= 2],
-    ['after FRR started', (s) => s.processes.length >= 2],
+  const killPoints: [string, (s: LabState) => boolean, string][] = [
+    ['after the first namespaces', (s) => s.nodes.length >= 2, FILE],
+    ['after FRR started', (s) => s.processes.length >= 2, FILE],
+    ['after BIRD started', (s) => s.processes.some((p) => p.name?.startsWith('bird@')), BIRD_FILE],
   ];
-  for (const [label, reached] of killPoints) {
+  for (const [label, reached, file] of killPoints) {
     it(`down cleans up an up killed ${label}`, async () => {
       const name = uniqueName('crash');
       names.push(name);
-      await upAndSignal(name, reached, 'SIGKILL');
+      await upAndSignal(name, reached, 'SIGKILL', file);
       expect(readState(name)?.phase).toBe('creating'); // the crashed `up` left its record
       expect((await labLeftovers(name)).some((l) => l.startsWith('netns'))).toBe(true);
       await labDown(name);

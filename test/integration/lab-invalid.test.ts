@@ -111,4 +111,32 @@ describe.skipIf(!isRoot)(`lab up refuses bad input and cleans up failed starts (
     expect(r.stderr).toContain('removing what was created');
     await expectNothingCreated(name);
   });
+
+  it('removes everything it created when a BIRD router fails to start while FRR ones run', async () => {
+    const name = uniqueName('birdfail');
+    const bird = join(dir, 'bird');
+    writeFileSync(bird, '#!/bin/sh\necho "simulated start failure" >&2\nexit 1\n');
+    chmodSync(bird, 0o755);
+    const r = await lab(['up', join(ROOT, 'lab/topologies/two-racks-bird.clab.yml'), '--name', name], {
+      ...process.env,
+      TABBY_BIRD: bird,
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bird@.*-tor2 exited at start/);
+    expect(r.stderr).toContain('removing what was created');
+    await expectNothingCreated(name);
+  });
+
+  it('rejects a bad LAN address, naming the field, with nothing created', async () => {
+    const name = uniqueName('badlan');
+    const file = join(dir, `${name}.clab.yml`);
+    const text = readFileSync(join(ROOT, 'lab/topologies/one-rack.clab.yml'), 'utf8');
+    writeFileSync(file, text.replace('ipv4: 198.18.3.13/24', 'ipv4: 198.18.3.13/32'));
+    const r = await lab(['up', file, '--name', name]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /topology\.links\[3\]\.labels\["tabby\.dev\/ipv4"\]: "198\.18\.3\.13\/32": \/32 is no LAN/,
+    );
+    await expectNothingCreated(name);
+  });
 });

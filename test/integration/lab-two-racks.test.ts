@@ -35,21 +35,35 @@ describe.skipIf(!isRoot)(`lab two-racks (${ROOT_REASON})`, () => {
 
   it('brings every ToR↔spine eBGP session to Established (FRR JSON)', async () => {
     const status = await waitForBgp(name, 60_000);
-    const sessions = (node: string) => status.nodes.find((n) => n.node === node)?.bgp ?? [];
-    expect(
-      sessions('spine')
-        .map((s) => [s.peer, s.remoteAs, s.state])
-        .sort(),
-    ).toEqual([
+    const sessions = (node: string, role: string) =>
+      (status.nodes.find((n) => n.node === node)?.bgp ?? [])
+        .filter((s) => s.peerRole === role)
+        .map((s) => [s.peer, s.remoteAs, s.state]);
+    expect(sessions('spine', 'router').sort()).toEqual([
       ['198.18.0.1', 65001, 'Established'],
       ['198.18.0.3', 65002, 'Established'],
     ]);
-    expect(sessions('tor1').map((s) => [s.peer, s.remoteAs, s.state])).toEqual([
-      ['198.18.0.0', 65000, 'Established'],
+    expect(sessions('tor1', 'router')).toEqual([['198.18.0.0', 65000, 'Established']]);
+    expect(sessions('tor2', 'router')).toEqual([['198.18.0.2', 65000, 'Established']]);
+  });
+
+  it('has each ToR wait for its servers (one AS each) until tabby runs there', async () => {
+    const status = await labStatus(name);
+    const toServers = status.nodes
+      .flatMap((n) => (n.bgp ?? []).map((b) => ({ router: n.node, ...b })))
+      .filter((b) => b.peerRole === 'node');
+    expect(toServers.map((b) => [b.router, b.peer, b.peerNode, b.remoteAs])).toEqual([
+      ['tor1', '198.18.1.1', 'node1', 64601],
+      ['tor1', '198.18.1.3', 'node2', 64602],
+      ['tor2', '198.18.2.1', 'node3', 64603],
+      ['tor2', '198.18.2.3', 'node4', 64604],
     ]);
-    expect(sessions('tor2').map((s) => [s.peer, s.remoteAs, s.state])).toEqual([
-      ['198.18.0.2', 65000, 'Established'],
-    ]);
+    // Nothing listens on the servers: the sessions cannot be Established.
+    expect(toServers.every((b) => b.state !== 'Established')).toBe(true);
+    expect(notEstablished(status)).toEqual([]);
+    await expect(waitForBgp(name, 1000, { servers: true })).rejects.toThrow(
+      /BGP sessions not Established after 1 s: tor1→198\.18\.1\.1 \w+/,
+    );
   });
 
   it('lets every node ping its ToR', async () => {
@@ -87,7 +101,8 @@ describe.skipIf(!isRoot)(`lab two-racks (${ROOT_REASON})`, () => {
     await labUp(parseTopology(readFileSync(FILE, 'utf8'), { name: other, source: FILE }));
     try {
       const s = await waitForBgp(other, 60_000);
-      expect(s.nodes.filter((n) => n.role === 'router').flatMap((n) => n.bgp ?? [])).toHaveLength(4);
+      const sessions = s.nodes.filter((n) => n.role === 'router').flatMap((n) => n.bgp ?? []);
+      expect(sessions.filter((b) => b.peerRole === 'router' && b.state === 'Established')).toHaveLength(4);
       // Same addresses in both labs, no interference: each lab is its own set of namespaces.
       await runInNetns(`${other}-node1`, ['ping', '-c', '1', '-W', '2', '198.18.1.0']);
     } finally {
