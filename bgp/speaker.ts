@@ -41,7 +41,7 @@ export interface BgpSpeakerOptions {
 
 export class BgpSpeaker {
   private readonly client: GobgpClient;
-  private readonly supervisor: GobgpdSupervisor;
+  private supervisor: GobgpdSupervisor | undefined;
   private readonly reconciler: BgpReconciler;
   private readonly learner: BgpLearner;
   private readonly inputs: BgpInputsSource;
@@ -55,18 +55,6 @@ export class BgpSpeaker {
   constructor(private readonly o: BgpSpeakerOptions) {
     this.log = o.log;
     this.client = new GobgpClient({ target: o.apiAddress, log: o.log.child({ part: 'gobgp' }) });
-    this.supervisor = new GobgpdSupervisor({
-      mode: o.mode === 'spawn' ? 'spawn' : 'external',
-      gobgpdPath: o.gobgpdPath,
-      apiAddress: o.apiAddress,
-      log: o.log.child({ part: 'gobgpd' }),
-      onRestart: () => {
-        this.log.warn('gobgpd restarted: re-applying the whole BGP configuration');
-        this.restarting = true;
-        this.recompute();
-        this.reconciler.resync();
-      },
-    });
     this.reconciler = new BgpReconciler({ api: this.client, log: o.log.child({ part: 'bgp-reconciler' }) });
     this.learner = new BgpLearner({
       api: this.client,
@@ -97,7 +85,42 @@ export class BgpSpeaker {
     this.learner.seed(routes);
   }
 
+  /**
+   * Publishes the node's BGP addresses, starts (or waits for) gobgpd, then follows the datastore.
+   * Safe to call again after a failure (the agent retries with backoff): done steps are skipped.
+   */
   async start(): Promise<void> {
+    if (this.addresses.length === 0) await this.publishAddresses();
+    if (!this.supervisor) {
+      const supervisor = this.newSupervisor();
+      try {
+        await supervisor.start();
+      } catch (e) {
+        await supervisor.stop().catch(() => {});
+        throw e;
+      }
+      this.supervisor = supervisor;
+    }
+    this.learner.start();
+    await this.inputs.start();
+  }
+
+  private newSupervisor(): GobgpdSupervisor {
+    return new GobgpdSupervisor({
+      mode: this.o.mode === 'spawn' ? 'spawn' : 'external',
+      gobgpdPath: this.o.gobgpdPath,
+      apiAddress: this.o.apiAddress,
+      log: this.o.log.child({ part: 'gobgpd' }),
+      onRestart: () => {
+        this.log.warn('gobgpd restarted: re-applying the whole BGP configuration');
+        this.restarting = true;
+        this.recompute();
+        this.reconciler.resync();
+      },
+    });
+  }
+
+  private async publishAddresses(): Promise<void> {
     const v4 = this.o.nodeIp ?? (await underlayAddress(4));
     const v6 = this.o.nodeIpv6 ?? (await underlayAddress(6));
     if (!v4) {
@@ -105,16 +128,13 @@ export class BgpSpeaker {
         'no IPv4 address for BGP: give --node-ip, or a default route whose device has a global IPv4 address',
       );
     }
-    this.addresses = v6 ? [v4, v6] : [v4];
     const annotated = await this.o.ds.annotateNode(this.o.node, {
       [BGP_ADDRESS_ANNOTATION[4]]: v4,
       [BGP_ADDRESS_ANNOTATION[6]]: v6 ?? null,
     });
     if (!annotated) throw new Error(`Node ${this.o.node} does not exist: cannot publish its BGP address`);
+    this.addresses = v6 ? [v4, v6] : [v4];
     this.log.info({ ipv4: v4, ipv6: v6, api: this.o.apiAddress, mode: this.o.mode }, 'BGP speaker starting');
-    await this.supervisor.start();
-    this.learner.start();
-    await this.inputs.start();
   }
 
   /** Re-read the datastore now (a block was just claimed: export it without waiting). */
@@ -132,7 +152,7 @@ export class BgpSpeaker {
     this.learner.stop();
     await this.reconciler.stop();
     this.client.close();
-    await this.supervisor.stop();
+    await this.supervisor?.stop();
   }
 
   private recompute(): void {

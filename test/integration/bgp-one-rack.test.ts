@@ -8,11 +8,19 @@ import { NODE_BGP_ANNOTATIONS } from '../../datastore/index.js';
 import { BgpLab, eventually, type GobgpNeighbor, setBgpConfiguration } from '../bgp-lab.js';
 import { isRoot, ROOT_REASON } from '../helpers.js';
 
+const RACK_AS = 64770;
 const POOL = '10.244.144.0/20';
 const SERVERS = ['node1', 'node2', 'node3'];
 /** Each server's LAN address (one-rack.clab.yml): its BGP address. */
 const ADDRESS: Record<string, string> = { node1: '198.18.3.11', node2: '198.18.3.12', node3: '198.18.3.13' };
 const CLUSTER_ID = '244.0.0.1';
+
+/** The parts of `gobgp -j global rib` read here: prefix → paths. */
+type Rib = Record<
+  string,
+  { best?: boolean; stale?: boolean; 'neighbor-ip'?: string; attrs: { type: number; value?: unknown }[] }[]
+>;
+const ATTR = { originatorId: 9, clusterList: 10 } as const;
 
 const others = (n: string) => SERVERS.filter((m) => m !== n);
 /** ping's `N packets transmitted, M received, ...` line. */
@@ -32,6 +40,12 @@ describe.skipIf(!isRoot)(
         pool: { name: 'bgp-one-rack-it', cidr: POOL },
         kubeconfig: inject('kubeconfig'),
         apiSocket: inject('apiSocket'),
+        // An AS of this file's own: Nodes other files create on the shared API server (in the
+        // default AS) must not join this rack's mesh.
+        beforeAgents: async (l) => {
+          for (const n of SERVERS)
+            await l.ds.annotateNode(l.nodeName(n), { [NODE_BGP_ANNOTATIONS.asn]: String(RACK_AS) });
+        },
       });
       for (const n of SERVERS) {
         await lab.addPod(n, `${n}-a`);
@@ -144,6 +158,14 @@ describe.skipIf(!isRoot)(
         );
         await lab.cluster.stopAgent('node2', 'stop');
         times.stopped = Date.now() - t0;
+        // node2's gobgpd said Cease with the GR notification bit: node1 keeps its routes, stale
+        const node2Blocks = await lab.blocksOf('node2');
+        await eventually(
+          "node2's routes stale at node1",
+          () => lab.gobgp<Rib>('node1', ['global', 'rib', '-a', 'ipv4']),
+          (rib) => node2Blocks.every((b) => rib[b]?.find((p) => p.best)?.stale === true),
+          5_000,
+        );
         await lab.cluster.startAgent('node2');
         times.started = Date.now() - t0;
         await sessions('node2', ['node1', 'node3'], 45_000);
@@ -223,6 +245,13 @@ describe.skipIf(!isRoot)(
         await sessions('node3', ['node1'], 60_000);
         // reflection keeps the next hop: node2 reaches node3's pods straight, not through node1
         for (const n of SERVERS) await learnedExactly(n, 30_000);
+        const rib = await lab.gobgp<Rib>('node2', ['global', 'rib', '-a', 'ipv4']);
+        for (const b of await lab.blocksOf('node3')) {
+          const path = rib[b]?.find((p) => p.best);
+          expect(path?.['neighbor-ip']).toBe(ADDRESS.node1);
+          expect(path?.attrs.find((a) => a.type === ATTR.originatorId)?.value).toBe(ADDRESS.node3);
+          expect(path?.attrs.find((a) => a.type === ATTR.clusterList)?.value).toEqual([CLUSTER_ID]);
+        }
         const results = await lab.pingUntilAll(30_000);
         expect(results.filter((r) => !r.ok)).toEqual([]);
         expect(results).toHaveLength(6 * 5);
