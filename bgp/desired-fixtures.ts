@@ -51,7 +51,6 @@ export function inputs(over: Partial<BgpInputs> = {}): BgpInputs {
     affineBlocks: [],
     borrowedHere: [],
     borrowedElsewhere: [],
-    localRestarting: false,
     ...over,
   };
 }

@@ -74,17 +74,17 @@ export function optionalBool(
   return undefined;
 }
 
-/** Hold time: 0 (no keepalives) or 3-65535 seconds (RFC 4271). */
+/**
+ * Hold time: 3-65535 seconds. RFC 4271 also allows 0 (no keepalives), but gobgpd turns a 0 into
+ * its default (90): every resync would then see 90 where 0 is wanted and reset the session.
+ */
 export function optionalHold(
   issues: Issues,
   source: string,
   field: string,
   value: unknown,
 ): number | undefined {
-  if (value === undefined) return undefined;
-  if (value === 0 || isInt(value, 3, 65535)) return value as number;
-  issues.push({ source, message: `${field}: ${JSON.stringify(value)} is not 0 or an integer in 3-65535` });
-  return undefined;
+  return optionalInt(issues, source, field, value, 3, 65535);
 }
 
 /** Keepalive and hold set together: a keepalive above a third of the hold time is refused. */
@@ -94,7 +94,7 @@ export function checkTimers(
   keepalive: number | undefined,
   hold: number | undefined,
 ): number | undefined {
-  if (keepalive === undefined || hold === undefined || hold === 0 || keepalive * 3 <= hold) return keepalive;
+  if (keepalive === undefined || hold === undefined || keepalive * 3 <= hold) return keepalive;
   issues.push({
     source,
     message: `spec.keepaliveTime: ${keepalive} is more than a third of spec.holdTime (${hold}); using ${Math.max(1, Math.floor(hold / 3))}`,

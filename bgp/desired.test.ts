@@ -36,6 +36,17 @@ describe('computeDesiredBgp: global settings', () => {
     expect(d.global).toMatchObject({ asn: 65010, routerId: '192.0.2.1', listenPort: 1790 });
   });
 
+  it("listens on '::' only with an IPv6 BGP address (a host may have IPv6 disabled)", () => {
+    const v4only = compute({ nodes: [node('n1', { ipv4: '10.0.0.1' }), dual(2)] });
+    expect(v4only.d.global.listenAddresses).toEqual(['0.0.0.0']);
+    expect(v4only.issues).toEqual([]);
+    // An invalid IPv6 annotation (reported) is no IPv6 address either.
+    const bad = compute({ nodes: [node('n1', { ipv4: '10.0.0.1', ipv6: 'nope' }), dual(2)] });
+    expect(bad.d.global.listenAddresses).toEqual(['0.0.0.0']);
+    const v6only = compute({ nodes: [node('n1', { ipv6: 'fd00::1', routerId: '1.1.1.1' }), dual(2)] });
+    expect(v6only.d.global.listenAddresses).toEqual(['0.0.0.0', '::']);
+  });
+
   it('no BGP without the node, its AS or a router id (an issue says why)', () => {
     const missing = computeDesiredBgp(inputs({ node: 'ghost' }));
     expect(missing.desired).toBeUndefined();
@@ -385,7 +396,9 @@ describe('computeDesiredBgp: BGPPeers', () => {
       ['both', { ...tor, node: 'n1', nodeSelector: {} }, /^spec.node and spec.nodeSelector: set one/],
       ['hop', { ...tor, ebgpMultihop: 1 }, /^spec.ebgpMultihop: 1 is not an integer in 2-255$/],
       ['port', { ...tor, port: 70000 }, /^spec.port: 70000/],
-      ['hold', { ...tor, holdTime: 2 }, /^spec.holdTime: 2 is not 0 or an integer in 3-65535$/],
+      ['hold', { ...tor, holdTime: 2 }, /^spec.holdTime: 2 is not an integer in 3-65535$/],
+      // gobgpd turns 0 into 90: every resync would see a difference and reset the session.
+      ['hold-zero', { ...tor, holdTime: 0 }, /^spec.holdTime: 0 is not an integer in 3-65535$/],
       ['src', { ...tor, sourceAddress: 'fd00::1' }, /^spec.sourceAddress: fd00::1 is not of the family/],
       ['allowed', { ...tor, allowedPrefixes: ['10.1.0.1/16'] }, /^spec.allowedPrefixes\[0\]: .*host bits/],
       ['secret', { ...tor, password: { name: 'x' } }, /^spec.password: must name a Secret key/],
@@ -498,6 +511,16 @@ describe('computeDesiredBgp: graceful restart and timers', () => {
       'BGPConfiguration default: spec.keepaliveTime: 40 is more than a third of spec.holdTime (90); using 30',
     ]);
   });
+
+  it('holdTime 0 is refused (gobgpd would make it 90): the default applies', () => {
+    const { d, issues } = compute({ config: { holdTime: 0, keepaliveTime: 10 } });
+    expect(peerAt(d, '10.0.0.2')).toMatchObject({ holdTime: 90, keepaliveInterval: 10 });
+    expect(issues).toEqual(['BGPConfiguration default: spec.holdTime: 0 is not an integer in 3-65535']);
+    expect(compute({ config: { holdTime: 3, keepaliveTime: 1 } }).issues).toEqual([]);
+    expect(compute({ config: { holdTime: 65536 } }).issues).toEqual([
+      'BGPConfiguration default: spec.holdTime: 65536 is not an integer in 3-65535',
+    ]);
+  });
 });
 
 describe('computeDesiredBgp: routes originated', () => {
@@ -524,6 +547,27 @@ describe('computeDesiredBgp: routes originated', () => {
     expect(blocks).toEqual([
       expect.objectContaining({ prefixes: [{ prefix: '10.244.0.0/16', minLength: 26, maxLength: 26 }] }),
     ]);
+  });
+
+  it('IPv6 blocks with no IPv6 session to carry them: one issue', () => {
+    const v4only = [node('n1', { ipv4: '10.0.0.1' }), dual(2), dual(3)];
+    const { d, issues } = compute({
+      nodes: v4only,
+      affineBlocks: ['fd00:244::/122', 'fd00:244::40/122', '10.244.1.0/26'],
+      borrowedHere: ['fd00:244::9:1'],
+    });
+    expect(d.paths[6]).toHaveLength(3);
+    expect(issues).toEqual(['Node n1: IPv6 blocks are not announced: no tabby.dev/bgp-ipv6 address']);
+    // No IPv6 blocks, or an IPv6 address: nothing to say.
+    expect(compute({ nodes: v4only, affineBlocks: ['10.244.1.0/26'] }).issues).toEqual([]);
+    expect(compute({ affineBlocks: ['fd00:244::/122'] }).issues).toEqual([]);
+    // An IPv6 BGPPeer carries them without a node IPv6 address.
+    const tor6 = compute({
+      nodes: v4only,
+      affineBlocks: ['fd00:244::/122'],
+      peers: [bgpPeer('tor6', { peerIP: 'fd00::fe', asNumber: 65000 })],
+    });
+    expect(tor6.issues).toEqual([]);
   });
 
   it('unparsable blocks and addresses are reported and left out', () => {

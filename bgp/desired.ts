@@ -13,7 +13,12 @@ import { type NodeBgp, readConfig, readNode } from './desired-settings.js';
 import type { BgpIssue, DesiredBgp, DesiredBgpResult } from './desired-types.js';
 import type { BgpInputs } from './inputs-types.js';
 
-export const LISTEN_ADDRESSES = ['0.0.0.0', '::'];
+/**
+ * Where gobgpd listens: the IPv6 wildcard only when this node has an IPv6 BGP address. On a host
+ * without IPv6 (ipv6.disable=1) binding '::' fails after 0.0.0.0 was bound, and gobgpd does not
+ * recover from that.
+ */
+export const listenAddresses = (ipv6: boolean): string[] => (ipv6 ? ['0.0.0.0', '::'] : ['0.0.0.0']);
 
 const DEFAULT_BLOCK_SIZE: Record<IpFamily, number> = { 4: 26, 6: 122 };
 
@@ -53,7 +58,7 @@ export function computeDesiredBgp(input: BgpInputs): DesiredBgpResult {
       peers,
       secrets: input.secrets,
       secretErrors: input.secretErrors,
-      localRestarting: input.localRestarting,
+      localRestarting: input.localRestarting ?? false,
     },
     issues,
   );
@@ -75,13 +80,21 @@ export function computeDesiredBgp(input: BgpInputs): DesiredBgpResult {
 
   const paths: Record<IpFamily, string[]> = { 4: [], 6: [] };
   for (const c of [...ownBlocks, ...ownHosts].sort(compareCidrs)) paths[c.family].push(formatCidr(c));
+  // IPv6 routes go on IPv6 sessions only: without an IPv6 BGP address there are no node sessions
+  // of that family, and without any IPv6 session the node's IPv6 pods are unreachable from elsewhere.
+  if (paths[6].length > 0 && !self.addresses[6] && !selection.peers.some((p) => p.families.includes(6))) {
+    issues.push({
+      source: `Node ${self.name}`,
+      message: `IPv6 blocks are not announced: no ${NODE_BGP_ANNOTATIONS.ipv6} address`,
+    });
+  }
 
   const desired: DesiredBgp = {
     global: {
       asn: self.asn,
       routerId,
       listenPort: settings.listenPort,
-      listenAddresses: [...LISTEN_ADDRESSES],
+      listenAddresses: listenAddresses(self.addresses[6] !== undefined),
     },
     peers: selection.peers,
     ...policies,

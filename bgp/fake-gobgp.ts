@@ -337,10 +337,11 @@ export class FakeGobgp implements GobgpApi {
     this.assignments[assignment.direction] = clone(assignment);
   }
 
-  async listLocalPaths(family: IpFamily): Promise<LocalPath[]> {
-    this.enter('listLocalPaths', [family]);
+  async listLocalPaths(family: IpFamily, prefixes?: readonly string[]): Promise<LocalPath[]> {
+    this.enter('listLocalPaths', prefixes ? [family, prefixes] : [family]);
     this.started('listLocalPaths');
-    return [...this.localPaths[family].values()].map(clone);
+    const only = prefixes && new Set(prefixes.map((p) => this.prefix('listLocalPaths', family, p)));
+    return [...this.localPaths[family].values()].filter((p) => !only || only.has(p.prefix)).map(clone);
   }
 
   async addPaths(family: IpFamily, paths: LocalPath[]): Promise<void> {

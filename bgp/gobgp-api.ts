@@ -44,8 +44,13 @@ export interface PeerConfig {
   connectRetry: number;
   /** eBGP multihop TTL; absent: single hop (TTL 1). */
   multihopTtl?: number;
-  /** Graceful restart (RFC 4724 + notification RFC 8538); absent: off. */
-  gracefulRestart?: { restartTime: number; localRestarting: boolean };
+  /**
+   * Graceful restart (RFC 4724 + notification RFC 8538); absent: off. `deferralTime` (seconds):
+   * how long gobgpd, when localRestarting, withholds its UPDATEs waiting for every neighbor's
+   * End-of-RIB; absent: gobgp-convert's DEFAULT_GR_DEFERRAL_TIME (30 s; gobgpd's own default is
+   * 360 s). Written only: gobgp-convert's fromPeer does not read it back.
+   */
+  gracefulRestart?: { restartTime: number; localRestarting: boolean; deferralTime?: number };
   /** Set on a reflector for its clients. */
   routeReflectorClient?: { clusterId: string };
   /** Address families the session carries. */
@@ -127,9 +132,22 @@ export interface BestPaths {
 }
 
 export type WatchMessage =
-  /** The stream (re)started: what follows is the whole best table, then live changes. */
+  /**
+   * The stream (re)started: what follows is one `peer` per neighbor (current state), then the
+   * whole best table as one `best` (also when empty) if BGP is started, then live changes.
+   */
   | { kind: 'reset' }
+  /**
+   * Best path sets. The first after a `reset` is the whole table (possibly with no paths; when BGP
+   * was not started at the subscription there is no dump and the first is a live change, which
+   * is as good: the table was empty). Later ones are live changes, never empty.
+   */
   | { kind: 'best'; paths: BestPaths[] }
+  /**
+   * The stream that followed a `reset` ended (gobgpd gone or the connection lost): nothing is
+   * known until the next `reset`. Not sent by stop() or close().
+   */
+  | { kind: 'down' }
   | { kind: 'peer'; address: string; state: SessionState; adminState: AdminState };
 
 export interface WatchHandle {
@@ -143,7 +161,11 @@ export interface GobgpApi {
   startBgp(global: BgpGlobal): Promise<void>;
   stopBgp(): Promise<void>;
 
-  listPeers(): Promise<PeerStatus[]>;
+  /**
+   * With `advertised`, also counts what is advertised to each neighbor — gobgpd runs its export
+   * policy over the whole table per neighbor for that, so only the CLI asks.
+   */
+  listPeers(opts?: { advertised?: boolean }): Promise<PeerStatus[]>;
   addPeer(peer: PeerConfig): Promise<void>;
   /** Replaces a neighbor's settings (gobgpd resets the session when needed). */
   updatePeer(peer: PeerConfig): Promise<void>;
@@ -166,7 +188,8 @@ export interface GobgpApi {
   setPolicyAssignment(assignment: PolicyAssignment): Promise<void>;
 
   /** Routes originated here (the global RIB's local paths). */
-  listLocalPaths(family: IpFamily): Promise<LocalPath[]>;
+  /** With `prefixes`, only those (exact): cheap, where the whole table is not needed. */
+  listLocalPaths(family: IpFamily, prefixes?: readonly string[]): Promise<LocalPath[]>;
   /** Originates (or replaces) routes; one stream for the lot. */
   addPaths(family: IpFamily, paths: LocalPath[]): Promise<void>;
   /** Withdraws routes originated here, by prefix. Never called with an empty list's meaning "all". */
@@ -175,8 +198,8 @@ export interface GobgpApi {
   /** The global RIB's best path sets (learned and local). */
   listBestPaths(family: IpFamily): Promise<BestPaths[]>;
   /**
-   * Best-path and peer-state events. Reconnects by itself with backoff after gobgpd goes away,
-   * and sends `{kind:'reset'}` before each (re)start's full table.
+   * Best-path and peer-state events. Reconnects by itself with backoff after gobgpd goes away:
+   * `{kind:'down'}` when a stream ends, `{kind:'reset'}` before each (re)start's full table.
    */
   watch(onMessage: (m: WatchMessage) => void): WatchHandle;
 

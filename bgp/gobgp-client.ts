@@ -81,6 +81,8 @@ export class GobgpClient implements GobgpApi {
   readonly #streamTimeoutMs: number;
   readonly #watchBackoff: { initialMs: number; maxMs: number };
   readonly #watches = new Set<WatchHandle>();
+  /** Calls in flight: close() cancels them (closing the channel alone lets them run to their deadline). */
+  readonly #calls = new Set<{ cancel(): void }>();
   #closed = false;
 
   constructor(opts: GobgpClientOptions) {
@@ -109,12 +111,22 @@ export class GobgpClient implements GobgpApi {
     return new GobgpError(op, GrpcCode.CANCELLED, 'client closed');
   }
 
+  /** Tracks a call until `done` settles, so that close() can cancel it. */
+  #track<T>(call: { cancel(): void }, done: Promise<T>): Promise<T> {
+    this.#calls.add(call);
+    return done.finally(() => this.#calls.delete(call));
+  }
+
   /** One unary RPC; rejects with a GobgpError. */
-  #unary<Res>(op: string, start: (opts: grpc.CallOptions, cb: Callback<Res>) => unknown): Promise<Res> {
+  #unary<Res>(
+    op: string,
+    start: (opts: grpc.CallOptions, cb: Callback<Res>) => grpc.ClientUnaryCall,
+  ): Promise<Res> {
     if (this.#closed) return Promise.reject(this.#closedError(op));
-    return new Promise<Res>((resolve, reject) => {
+    let call: grpc.ClientUnaryCall | undefined;
+    const done = new Promise<Res>((resolve, reject) => {
       try {
-        start(this.#deadline(this.#timeoutMs), (err, res) => {
+        call = start(this.#deadline(this.#timeoutMs), (err, res) => {
           if (err) reject(toGobgpError(op, err));
           else resolve(res as Res);
         });
@@ -122,15 +134,18 @@ export class GobgpClient implements GobgpApi {
         reject(toGobgpError(op, e));
       }
     });
+    return call ? this.#track(call, done) : done;
   }
 
   /** One server-streaming RPC, collected. */
   #list<Res>(op: string, start: (opts: grpc.CallOptions) => grpc.ClientReadableStream<Res>): Promise<Res[]> {
     if (this.#closed) return Promise.reject(this.#closedError(op));
-    return new Promise<Res[]>((resolve, reject) => {
+    let call: grpc.ClientReadableStream<Res> | undefined;
+    const done = new Promise<Res[]>((resolve, reject) => {
       const out: Res[] = [];
       try {
         const stream = start(this.#deadline(this.#streamTimeoutMs));
+        call = stream;
         stream.on('data', (d: Res) => out.push(d));
         stream.on('error', (e: unknown) => reject(toGobgpError(op, e)));
         stream.on('end', () => resolve(out));
@@ -138,17 +153,20 @@ export class GobgpClient implements GobgpApi {
         reject(toGobgpError(op, e));
       }
     });
+    return call ? this.#track(call, done) : done;
   }
 
   /** AddPathStream: `paths` in messages of PATHS_PER_MESSAGE; one bad path fails the lot. */
   #addPathStream(op: string, paths: Path[]): Promise<void> {
     if (this.#closed) return Promise.reject(this.#closedError(op));
-    return new Promise<void>((resolve, reject) => {
+    let call: { cancel(): void } | undefined;
+    const done = new Promise<void>((resolve, reject) => {
       try {
         const stream = this.#client.addPathStream(this.#deadline(this.#streamTimeoutMs), (err) => {
           if (err) reject(toGobgpError(op, err));
           else resolve();
         });
+        call = stream;
         stream.on('error', () => {}); // the callback above reports it
         for (const batch of chunks(paths, PATHS_PER_MESSAGE))
           stream.write({ tableType: 'GLOBAL', paths: batch });
@@ -157,6 +175,7 @@ export class GobgpClient implements GobgpApi {
         reject(toGobgpError(op, e));
       }
     });
+    return call ? this.#track(call, done) : done;
   }
 
   // ---- global ----
@@ -176,8 +195,9 @@ export class GobgpClient implements GobgpApi {
 
   // ---- peers ----
 
-  async listPeers(): Promise<PeerStatus[]> {
-    const rs = await this.#list('ListPeer', (o) => this.#client.listPeer({ enableAdvertised: true }, o));
+  async listPeers(opts: { advertised?: boolean } = {}): Promise<PeerStatus[]> {
+    const req = { enableAdvertised: opts.advertised === true };
+    const rs = await this.#list('ListPeer', (o) => this.#client.listPeer(req, o));
     return rs
       .flatMap((r) => (r.peer ? [fromPeer(r.peer)] : []))
       .sort((a, b) => a.config.address.localeCompare(b.config.address));
@@ -302,10 +322,14 @@ export class GobgpClient implements GobgpApi {
   // ---- paths ----
 
   /** By prefix (gobgpd ignores ListPath's sortType). */
-  async listLocalPaths(family: IpFamily): Promise<LocalPath[]> {
-    const rs = await this.#list('ListPath', (o) =>
-      this.#client.listPath({ tableType: 'GLOBAL', family: familyOf(family) }, o),
-    );
+  async listLocalPaths(family: IpFamily, prefixes?: readonly string[]): Promise<LocalPath[]> {
+    if (prefixes?.length === 0) return [];
+    const req = {
+      tableType: 'GLOBAL' as const,
+      family: familyOf(family),
+      prefixes: prefixes?.map((prefix) => ({ prefix, type: 'EXACT' as const })),
+    };
+    const rs = await this.#list('ListPath', (o) => this.#client.listPath(req, o));
     const out: LocalPath[] = [];
     for (const r of rs) {
       for (const p of r.destination?.paths ?? []) {
@@ -356,8 +380,10 @@ export class GobgpClient implements GobgpApi {
   /**
    * WatchEvent (BEST table with init dump + peer states). `{kind:'reset'}` comes with the first
    * message of each subscription (gobgpd always sends one: its peers' END_OF_INIT), before the
-   * init dump; if BGP is not started there is no dump, later changes just follow. When the
-   * stream ends (gobgpd gone: code 14), it resubscribes with backoff until stop().
+   * init dump; if BGP is not started there is no dump, later changes just follow. The first
+   * table event of a subscription (the dump) is delivered even when it holds no path; later
+   * empty ones are dropped. When a stream that had sent its reset ends (gobgpd gone: code 14),
+   * `{kind:'down'}`; it resubscribes with backoff until stop().
    */
   watch(onMessage: (m: WatchMessage) => void): WatchHandle {
     let stopped = false;
@@ -392,6 +418,7 @@ export class GobgpClient implements GobgpApi {
         return;
       }
       let first = true;
+      let dumpPending = true;
       let ended = false;
       const stream = this.#client.watchEvent({
         table: { filters: [{ type: 'BEST', init: true }] },
@@ -402,6 +429,7 @@ export class GobgpClient implements GobgpApi {
         if (ended) return;
         ended = true;
         if (call === stream) call = undefined;
+        if (!stopped && !first) deliver({ kind: 'down' });
         retry(why);
       };
       stream.on('data', (ev: WatchEventResponse__Output) => {
@@ -413,7 +441,12 @@ export class GobgpClient implements GobgpApi {
           delay = this.#watchBackoff.initialMs;
           deliver({ kind: 'reset' });
         }
-        for (const m of watchMessagesOf(ev)) deliver(m);
+        const messages = watchMessagesOf(ev);
+        if (ev.table && dumpPending) {
+          dumpPending = false;
+          if (messages.length === 0) messages.push({ kind: 'best', paths: [] });
+        }
+        for (const m of messages) deliver(m);
       });
       stream.on('error', (e: unknown) => end(toGobgpError('WatchEvent', e).message));
       stream.on('end', () => end('stream ended'));
@@ -435,11 +468,13 @@ export class GobgpClient implements GobgpApi {
     return handle;
   }
 
-  /** Stops every watch and closes the channel; later calls reject. Idempotent. */
+  /** Stops every watch, cancels the calls in flight and closes the channel; later calls reject. Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     for (const w of [...this.#watches]) w.stop();
+    for (const c of [...this.#calls]) c.cancel();
+    this.#calls.clear();
     this.#client.close();
   }
 }

@@ -10,6 +10,7 @@ import {
   bestPathsOfDestination,
   bestPathsOfEvent,
   chunks,
+  DEFAULT_GR_DEFERRAL_TIME,
   formatCommunity,
   fromAssignment,
   fromDefinedSet,
@@ -157,7 +158,13 @@ describe('peers', () => {
       timers: { config: { connectRetry: 5, holdTime: 9, keepaliveInterval: 3 } },
       transport: { localAddress: '10.10.0.1', remotePort: 1179, passiveMode: true },
       ebgpMultihop: { enabled: true, multihopTtl: 2 },
-      gracefulRestart: { enabled: true, restartTime: 120, notificationEnabled: true, localRestarting: true },
+      gracefulRestart: {
+        enabled: true,
+        restartTime: 120,
+        notificationEnabled: true,
+        localRestarting: true,
+        deferralTime: 30,
+      },
       routeReflector: { routeReflectorClient: true, routeReflectorClusterId: '10.10.0.3' },
       afiSafis: [
         {
@@ -172,6 +179,16 @@ describe('peers', () => {
         },
       ],
     });
+  });
+
+  it('sets the GR deferral time: 30 s unless given (gobgpd would wait 360 s)', () => {
+    expect(toPeer(full).gracefulRestart?.deferralTime).toBe(DEFAULT_GR_DEFERRAL_TIME);
+    expect(DEFAULT_GR_DEFERRAL_TIME).toBe(30);
+    const given = toPeer({
+      ...full,
+      gracefulRestart: { restartTime: 120, localRestarting: true, deferralTime: 90 },
+    });
+    expect(given.gracefulRestart).toMatchObject({ localRestarting: true, deferralTime: 90 });
   });
 
   it('leaves optional features off', () => {

@@ -79,6 +79,16 @@ export function fromGlobal(g: Global__Output | null | undefined): BgpGlobal | un
 
 // ---- peers ----
 
+/**
+ * Graceful-restart selection deferral (seconds) when PeerConfig.gracefulRestart gives none. A
+ * neighbor added with localRestarting gets no UPDATE from gobgpd until every neighbor sent its
+ * End-of-RIB or this time passed; gobgpd's own default (0 in the request) is 360 s, which would
+ * withhold this node's blocks for 6 minutes behind one neighbor that never sends an End-of-RIB
+ * (one without GR, one that is down). 30 s covers a full table from a ToR many times over.
+ * Applied here because the desired state (bgp/desired-peers.ts) does not set it.
+ */
+export const DEFAULT_GR_DEFERRAL_TIME = 30;
+
 export function toPeer(p: PeerConfig): PbPeer {
   const gr = p.gracefulRestart;
   return {
@@ -109,6 +119,7 @@ export function toPeer(p: PeerConfig): PbPeer {
           // withdrawing them at once, like a crash does.
           notificationEnabled: true,
           localRestarting: gr.localRestarting,
+          deferralTime: gr.deferralTime ?? DEFAULT_GR_DEFERRAL_TIME,
         }
       : { enabled: false },
     routeReflector: p.routeReflectorClient

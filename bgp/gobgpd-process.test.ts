@@ -251,3 +251,55 @@ describe('GobgpdSupervisor (external)', () => {
     await h.sup.stop();
   });
 });
+
+describe('GobgpdSupervisor: stop() while start() runs', () => {
+  it('external: start rejects at once, even during a probe that hangs, and nothing polls after', async () => {
+    let probes = 0;
+    const h = harness({
+      mode: 'external',
+      readyTimeoutMs: 60_000,
+      probe: () => {
+        probes++;
+        return new Promise<boolean>(() => {}); // a gobgpd that never answers
+      },
+    });
+    const started = h.sup.start();
+    const rejected = expect(started).rejects.toThrow(/stopped while starting/);
+    await sleep(10);
+    const t0 = Date.now();
+    await h.sup.stop();
+    await rejected;
+    expect(Date.now() - t0).toBeLessThan(100);
+    expect(h.sup.state).toBe('stopped');
+    const seen = probes;
+    await sleep(30);
+    expect(probes).toBe(seen);
+    expect(h.sup.state).toBe('stopped');
+  });
+
+  it('external: a sidecar answering right after stop() does not make it running', async () => {
+    const h = harness({ mode: 'external' });
+    h.apiUp = false;
+    const started = h.sup.start();
+    const rejected = expect(started).rejects.toThrow(/stopped while starting/);
+    await sleep(10);
+    await h.sup.stop();
+    h.apiUp = true;
+    await rejected;
+    await sleep(30);
+    expect(h.sup.state).toBe('stopped');
+    expect(h.restarts).toBe(0);
+  });
+
+  it('spawn: start rejects and the child is killed', async () => {
+    const h = harness({ readyTimeoutMs: 60_000 });
+    h.apiUp = false;
+    const started = h.sup.start();
+    const rejected = expect(started).rejects.toThrow(/stopped while starting/);
+    await until('the child', () => h.children.length === 1);
+    await h.sup.stop();
+    await rejected;
+    expect(h.children.every((c) => !c.alive)).toBe(true);
+    expect(h.sup.state).toBe('stopped');
+  });
+});

@@ -145,6 +145,8 @@ export class GobgpdSupervisor {
   #logStream: WriteStream | undefined;
   /** Bumped on every start of a wait or a child: late callbacks of older ones are ignored. */
   #epoch = 0;
+  /** Rejections of a start() in progress, run by stop(). */
+  readonly #stopWaiters = new Set<() => void>();
 
   constructor(o: GobgpdSupervisorOptions) {
     this.#o = o;
@@ -173,38 +175,56 @@ export class GobgpdSupervisor {
     return this.#restarts;
   }
 
-  /** Resolves once the API answers; rejects (and stops) when it does not within readyTimeoutMs. */
+  /**
+   * Resolves once the API answers; rejects (and stops) when it does not within readyTimeoutMs,
+   * and at once when stop() is called meanwhile.
+   */
   async start(): Promise<void> {
     if (this.#state !== 'idle') throw new Error(`GobgpdSupervisor.start: already ${this.#state}`);
     this.#state = 'starting';
     const deadline = Date.now() + this.#readyTimeoutMs;
     try {
-      if (this.mode === 'external') {
-        this.#log.info({ api: this.apiAddress }, 'waiting for the gobgpd sidecar');
-        await this.#waitUp(deadline, () => true);
-        this.#log.info({ api: this.apiAddress }, 'gobgpd sidecar answers');
-        this.#running();
-        this.#poll();
-        return;
-      }
-      if (await this.#probe()) {
-        this.#adopted = this.#findRunning();
-        this.#log.info(
-          { api: this.apiAddress, pid: this.#adopted?.pid },
-          'adopting the gobgpd already running',
-        );
-        this.#running();
-        this.#poll();
-        return;
-      }
-      const path = this.#o.gobgpdPath ?? DEFAULT_GOBGPD_PATH;
-      if (!this.#o.spawn && !existsSync(path))
-        throw new Error(`gobgpd not found at ${path} (Debian package gobgpd; npm run setup installs it)`);
-      await this.#startChild(deadline);
+      await this.#untilStopped(this.#starting(deadline));
     } catch (e) {
       await this.stop();
       throw e;
     }
+  }
+
+  /** `work`, or a rejection as soon as stop() is called (work then ends by itself: #epoch). */
+  #untilStopped(work: Promise<void>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onStop = () => reject(stoppedWhileStarting());
+      this.#stopWaiters.add(onStop);
+      work.then(resolve, reject).finally(() => this.#stopWaiters.delete(onStop));
+    });
+  }
+
+  async #starting(deadline: number): Promise<void> {
+    if (this.mode === 'external') {
+      this.#log.info({ api: this.apiAddress }, 'waiting for the gobgpd sidecar');
+      if (!(await this.#waitUp(deadline, () => true)) || this.#stopped()) throw stoppedWhileStarting();
+      this.#log.info({ api: this.apiAddress }, 'gobgpd sidecar answers');
+      this.#running();
+      this.#poll();
+      return;
+    }
+    const answers = await this.#probe();
+    if (this.#stopped()) throw stoppedWhileStarting();
+    if (answers) {
+      this.#adopted = this.#findRunning();
+      this.#log.info(
+        { api: this.apiAddress, pid: this.#adopted?.pid },
+        'adopting the gobgpd already running',
+      );
+      this.#running();
+      this.#poll();
+      return;
+    }
+    const path = this.#o.gobgpdPath ?? DEFAULT_GOBGPD_PATH;
+    if (!this.#o.spawn && !existsSync(path))
+      throw new Error(`gobgpd not found at ${path} (Debian package gobgpd; npm run setup installs it)`);
+    await this.#startChild(deadline);
   }
 
   /** Stops supervising; our child (or the adopted gobgpd) gets SIGTERM, SIGKILL after 5 s. */
@@ -212,6 +232,7 @@ export class GobgpdSupervisor {
     if (this.#state === 'stopped') return;
     this.#state = 'stopped';
     this.#epoch++;
+    for (const onStop of [...this.#stopWaiters]) onStop();
     clearTimeout(this.#timer);
     this.#timer = undefined;
     const child = this.#child;
@@ -298,7 +319,7 @@ export class GobgpdSupervisor {
     this.#spawnChild();
     void this.#awaitChild(this.#child);
     while (this.#state !== 'running') {
-      if (this.#stopped()) throw new Error('gobgpd supervisor stopped while starting');
+      if (this.#stopped()) throw stoppedWhileStarting();
       if (Date.now() >= deadline)
         throw new Error(`gobgpd API ${this.apiAddress} did not answer within ${this.#readyTimeoutMs} ms`);
       await sleep(50);
@@ -405,6 +426,8 @@ export class GobgpdSupervisor {
     }, this.#pollMs);
   }
 }
+
+const stoppedWhileStarting = (): Error => new Error('gobgpd supervisor stopped while starting');
 
 function sameFile(a: string, b: string): boolean {
   try {

@@ -30,8 +30,11 @@ export interface BgpInputs {
   borrowedHere: string[];
   /** Addresses other nodes hold in blocks not affine to them. */
   borrowedElsewhere: string[];
-  /** gobgpd restarted (or was configured afresh) with routes kept: peers should keep ours (GR R-bit). */
-  localRestarting: boolean;
+  /**
+   * gobgpd restarted (or was configured afresh) with routes kept: peers should keep ours (GR
+   * R-bit). Known to the speaker only (bgp/speaker.ts sets it); absent: false.
+   */
+  localRestarting?: boolean;
 }
 
 /** The key of a Secret reference in `BgpInputs.secrets`: `namespace/name/key`. */

@@ -5,6 +5,7 @@ import { type MemoryDatastore, memoryDatastore } from '../datastore/memory.js';
 import { labelsForNode } from '../datastore/names.js';
 import { NODE_BGP_ANNOTATIONS } from '../datastore/resources.js';
 import { recordingLog } from '../felix/fake-log.js';
+import { computeDesiredBgp } from './desired.js';
 import { BgpInputsSource, type BgpInputsSourceOptions, borrowedIn } from './inputs.js';
 import type { BgpInputs } from './inputs-types.js';
 
@@ -136,7 +137,6 @@ describe('BgpInputsSource', () => {
       affineBlocks: ['10.244.1.0/30'],
       borrowedHere: ['10.244.2.1'],
       borrowedElsewhere: ['10.244.1.1', '10.244.2.3'],
-      localRestarting: false,
     });
     expect(first?.peers.map((p) => p.metadata.name)).toEqual(['missing', 'not-mine', 'tor']);
     expect(s.current()).toBe(first);
@@ -178,6 +178,42 @@ describe('BgpInputsSource', () => {
     );
     expect(last().pools.map((p) => p.cidr)).toEqual(['10.244.0.0/16', 'fd00:244::/56']);
     expect(last().affineBlocks).toEqual(['10.244.1.0/30', '10.244.9.0/30']);
+  });
+
+  it("only Node changes BGP reads count: other annotations' churn gives nothing", async () => {
+    const ds = memoryDatastore();
+    await seed(ds);
+    const { s, seen, last } = source(ds);
+    await s.start();
+    expect(seen).toHaveLength(1);
+    // kubelet, other controllers: annotations of no interest, on this node and others.
+    await ds.annotateNode('n1', { 'node.alpha.kubernetes.io/ttl': '0', 'example.com/heartbeat': '1' });
+    await ds.annotateNode('n2', { 'example.com/heartbeat': '2' });
+    await ds.annotateNode('n2', { 'example.com/heartbeat': '3', 'tabby.dev/unrelated': 'x' });
+    await sleep(60);
+    expect(seen).toHaveLength(1);
+    // Only tabby's BGP annotations are kept.
+    expect(last().nodes[0]?.annotations).toEqual({ [NODE_BGP_ANNOTATIONS.ipv4]: '10.0.0.1' });
+    // A BGP annotation, a label, an address: each is a change.
+    await ds.annotateNode('n2', { [NODE_BGP_ANNOTATIONS.asn]: '65002' });
+    await until(() => seen.length === 2);
+    expect(last().nodes[1]?.annotations).toEqual({
+      [NODE_BGP_ANNOTATIONS.ipv4]: '10.0.0.2',
+      [NODE_BGP_ANNOTATIONS.asn]: '65002',
+    });
+    ds.setNodeInfo('n2', {
+      labels: { rack: 'r2' },
+      annotations: { [NODE_BGP_ANNOTATIONS.ipv4]: '10.0.0.2', [NODE_BGP_ANNOTATIONS.asn]: '65002' },
+    });
+    await until(() => seen.length === 3);
+    expect(last().nodes[1]?.labels).toEqual({ rack: 'r2' });
+    ds.setNodeInfo('n2', {
+      labels: { rack: 'r2' },
+      annotations: { [NODE_BGP_ANNOTATIONS.ipv4]: '10.0.0.2', [NODE_BGP_ANNOTATIONS.asn]: '65002' },
+      addresses: [{ type: 'InternalIP', address: '192.168.0.2' }],
+    });
+    await until(() => seen.length === 4);
+    expect(last().nodes[1]?.addresses).toEqual([{ type: 'InternalIP', address: '192.168.0.2' }]);
   });
 
   it('refresh gives a just-confirmed block at once', async () => {
@@ -222,6 +258,97 @@ describe('BgpInputsSource', () => {
     await until(() => last().secrets.get('tabby-system/bgp/k') === 'two');
   });
 
+  it('a failed re-read keeps the last good value; only a NotFound takes it away', async () => {
+    const ds = memoryDatastore();
+    await seed(ds);
+    const read = ds.readSecretKey;
+    let failure: Error | undefined;
+    let reads = 0;
+    ds.readSecretKey = async (ns, name, key) => {
+      reads += 1;
+      if (failure) throw failure;
+      return read(ns, name, key);
+    };
+    ds.setSecret('tabby-system', 'bgp', { mesh: 'm3sh', tor: 's3cret' });
+    const ref = (key: string) => ({ namespace: 'tabby-system', name: 'bgp', key });
+    await ds.bgpConfigurations.update({
+      ...(await ds.bgpConfigurations.get('default'))!,
+      spec: { asNumber: 65000, meshPassword: ref('mesh') },
+    });
+    await ds.bgpPeers.create({
+      metadata: { name: 'tor' },
+      spec: { peerIP: '10.0.0.254', asNumber: 65100, password: ref('tor') },
+    });
+    const { s, seen, last, entries } = source(ds, { secretRefreshMs: 10 });
+    await s.start();
+    const good = new Map([
+      ['tabby-system/bgp/mesh', 'm3sh'],
+      ['tabby-system/bgp/tor', 's3cret'],
+    ]);
+    expect(last().secrets).toEqual(good);
+    const count = seen.length;
+
+    // The API server times out, then refuses: the passwords stay, nothing is given.
+    for (const e of [
+      new DatastoreError('Unavailable', 'get Secret tabby-system/bgp: timeout', 504),
+      new DatastoreError('Forbidden', 'get Secret tabby-system/bgp: forbidden', 403),
+      new Error('socket hang up'),
+    ]) {
+      failure = e;
+      const before = reads;
+      await until(() => reads >= before + 4); // two periodic re-reads of both keys
+      expect(entries.some((l) => l.level === 'warn' && JSON.stringify(l).includes(e.message))).toBe(true);
+    }
+    await sleep(30);
+    expect(seen).toHaveLength(count);
+    expect(s.current()?.secrets).toEqual(good);
+    expect(s.current()?.secretErrors).toBeUndefined();
+    // So the sessions stay: the ToR and the mesh, with their passwords.
+    const { desired } = computeDesiredBgp(s.current()!);
+    expect(desired?.peers.map((p) => `${p.address} ${p.password}`)).toEqual([
+      '10.0.0.2 m3sh',
+      '10.0.0.254 s3cret',
+    ]);
+    expect(JSON.stringify(entries)).not.toContain('s3cret');
+    expect(JSON.stringify(entries)).not.toContain('m3sh');
+
+    // Back: a rotated password arrives.
+    failure = undefined;
+    ds.setSecret('tabby-system', 'bgp', { mesh: 'm3sh', tor: 'rotated' });
+    await until(() => last().secrets.get('tabby-system/bgp/tor') === 'rotated');
+
+    // A key really gone (NotFound): missing, the peer is then left out by desired.
+    ds.setSecret('tabby-system', 'bgp', { mesh: 'm3sh' });
+    await until(() => !last().secrets.has('tabby-system/bgp/tor'));
+    expect(last().secretErrors).toBeUndefined();
+    // The whole Secret gone, as a NotFound error from the store: missing too.
+    failure = new DatastoreError('NotFound', 'get Secret tabby-system/bgp: not found', 404);
+    await until(() => last().secrets.size === 0);
+    expect(last().secretErrors).toBeUndefined();
+  });
+
+  it('a Secret never read successfully is missing, with the error', async () => {
+    const ds = memoryDatastore();
+    await seed(ds);
+    ds.readSecretKey = async () => {
+      throw new DatastoreError('Unavailable', 'get Secret tabby-system/bgp: timeout', 504);
+    };
+    await ds.bgpPeers.create({
+      metadata: { name: 'tor' },
+      spec: {
+        peerIP: '10.0.0.254',
+        asNumber: 65100,
+        password: { namespace: 'tabby-system', name: 'bgp', key: 'tor' },
+      },
+    });
+    const { s } = source(ds);
+    const first = await s.start();
+    expect(first?.secrets).toEqual(new Map());
+    expect(first?.secretErrors).toEqual(
+      new Map([['tabby-system/bgp/tor', 'get Secret tabby-system/bgp: timeout']]),
+    );
+  });
+
   it('lists again after a watch ends and catches up', async () => {
     const ds = memoryDatastore();
     await seed(ds);
@@ -248,13 +375,11 @@ describe('BgpInputsSource', () => {
     expect(entries.some((e) => e.level === 'warn')).toBe(true);
   });
 
-  it('passes localRestarting on; nothing after stop; start resolves undefined when stopped first', async () => {
+  it('nothing after stop; start resolves undefined when stopped first', async () => {
     const ds = memoryDatastore();
     await seed(ds);
-    const { s, seen, last } = source(ds);
+    const { s, seen } = source(ds);
     await s.start();
-    s.setLocalRestarting(true);
-    await until(() => last().localRestarting);
     await s.stop();
     const count = seen.length;
     await ds.bgpPeers.create({ metadata: { name: 'p' }, spec: { peerIP: '10.0.0.254', asNumber: 1 } });

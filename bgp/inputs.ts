@@ -3,10 +3,14 @@
 // IPAM block, the addresses held by a node other than the block's (borrowed), each kept by a
 // list + watch (bgp/inputs-feed.ts). The Secrets the configuration and this node's peers name
 // are read when first named, all of them again every `secretRefreshMs` (rotated passwords), and
-// a missing one also on a recompute at least 5 s after its last read. `onChange` gets the inputs after a short
-// debounce, and only when they differ from the last ones given.
+// a missing one also on a recompute at least 5 s after its last read; a failed read other than a
+// NotFound keeps the value read before. Of each Node only what bgp/desired.ts reads is kept (its
+// labels, addresses and tabby's BGP annotations): kubelet's and other controllers' annotation
+// churn changes nothing. `onChange` gets the inputs after a short debounce, and only when they
+// differ from the last ones given.
 import { addressAt, parseCidr } from '../common/addr.js';
 import type { Datastore, ResourceStore } from '../datastore/datastore.js';
+import { isDatastoreError } from '../datastore/errors.js';
 import { labelsForNode } from '../datastore/names.js';
 import {
   BGP_CONFIGURATION_NAME,
@@ -15,6 +19,7 @@ import {
   type BlockAffinitySpec,
   type IPAMBlockSpec,
   type IPPoolSpec,
+  NODE_BGP_ANNOTATIONS,
   type NodeInfo,
   type Resource,
   type SecretKeyRef,
@@ -34,8 +39,6 @@ export interface BgpInputsSourceOptions {
   /** How often the Secrets in use are read again. Default 60 s. */
   secretRefreshMs?: number;
   retry?: FeedRetry;
-  /** Initial value of `localRestarting` (see `setLocalRestarting`). */
-  localRestarting?: boolean;
 }
 
 /** The addresses of one block held by a node other than its affinity's. */
@@ -64,7 +67,6 @@ export class BgpInputsSource {
   private readonly blocks: Feed<Resource<IPAMBlockSpec>, Borrowed>;
   private readonly feeds: Feed<unknown, unknown>[];
   private readonly secrets = new Map<string, SecretRead>();
-  private localRestarting: boolean;
   private started = false;
   private stopped = false;
   private debounce: NodeJS.Timeout | undefined;
@@ -79,7 +81,6 @@ export class BgpInputsSource {
   constructor(private readonly o: BgpInputsSourceOptions) {
     const { ds, node, log } = o;
     const retry = o.retry ?? DEFAULT_FEED_RETRY;
-    this.localRestarting = o.localRestarting ?? false;
     const changed = () => this.schedule();
     const feed = <R, T>(source: FeedSource<R>, map: (raw: R) => T | undefined) =>
       new Feed<R, T>(source, map, changed, log, retry);
@@ -91,7 +92,7 @@ export class BgpInputsSource {
         watch: (onEvent) => ds.watchNodes(onEvent),
         key: (n) => n.name,
       },
-      (n) => n,
+      bgpNodeView,
     );
     this.configs = feed(storeSource(ds.bgpConfigurations), (r) =>
       r.metadata.name === BGP_CONFIGURATION_NAME ? r.spec : undefined,
@@ -145,13 +146,6 @@ export class BgpInputsSource {
     this.debounce = undefined;
     await this.emit();
     return this.last;
-  }
-
-  /** gobgpd restarted (or was configured afresh) with our routes kept by peers: tell them (GR). */
-  setLocalRestarting(restarting: boolean): void {
-    if (restarting === this.localRestarting) return;
-    this.localRestarting = restarting;
-    this.schedule();
   }
 
   async stop(): Promise<void> {
@@ -240,25 +234,42 @@ export class BgpInputsSource {
       affineBlocks: [...new Set(this.affinities.items.values())].sort(),
       borrowedHere: [...new Set(here)].sort(),
       borrowedElsewhere: [...new Set(elsewhere)].sort(),
-      localRestarting: this.localRestarting,
     };
     if (config) inputs.config = config;
     if (secretErrors.size > 0) inputs.secretErrors = secretErrors;
     return inputs;
   }
 
+  /**
+   * Reads Secret keys; true when a value (or why there is none) changed. Only a NotFound (the
+   * Secret or its key is gone) takes a value away: after any other failure (an API timeout, a
+   * 403) the last value read stays in use, so that a failed re-read does not tear down the
+   * sessions it protects. A key never read successfully is missing, with the error.
+   */
   private async readSecrets(refs: SecretKeyRef[]): Promise<boolean> {
     let changed = false;
     await Promise.all(
       refs.map(async (ref) => {
+        const k = secretRefKey(ref);
         let read: SecretRead;
         try {
           const value = await this.o.ds.readSecretKey(ref.namespace, ref.name, ref.key);
           read = value === undefined ? { at: Date.now() } : { value, at: Date.now() };
         } catch (e) {
-          read = { error: (e as Error).message, at: Date.now() };
+          if (isDatastoreError(e, 'NotFound')) read = { at: Date.now() };
+          else {
+            const error = e instanceof Error ? e.message : String(e);
+            const kept = this.secrets.get(k);
+            if (kept?.value !== undefined) {
+              this.o.log.warn(
+                { secret: `${ref.namespace}/${ref.name}`, key: ref.key, err: error },
+                'BGP inputs: reading a Secret failed; keeping the value read before',
+              );
+              return;
+            }
+            read = { error, at: Date.now() };
+          }
         }
-        const k = secretRefKey(ref);
         const before = this.secrets.get(k);
         if (before?.value !== read.value || before?.error !== read.error) changed = true;
         this.secrets.set(k, read);
@@ -276,6 +287,21 @@ export class BgpInputsSource {
     for (const k of this.secrets.keys()) if (!inUse.has(k)) this.secrets.delete(k);
     if (await this.readSecrets(refs)) this.schedule();
   }
+}
+
+const BGP_ANNOTATION_KEYS: readonly string[] = Object.values(NODE_BGP_ANNOTATIONS);
+
+/**
+ * What BGP reads of a Node: its name, labels (BGPPeer node selectors), addresses and tabby's BGP
+ * annotations. Other annotations (kubelet, other controllers) change often and matter not.
+ */
+export function bgpNodeView(n: NodeInfo): NodeInfo {
+  const annotations: Record<string, string> = {};
+  for (const k of BGP_ANNOTATION_KEYS) {
+    const v = n.annotations?.[k];
+    if (v !== undefined) annotations[k] = v;
+  }
+  return { name: n.name, labels: n.labels ?? {}, annotations, addresses: n.addresses ?? [] };
 }
 
 /** A CRD collection as a feed source: cached lists (the watch replays from the list's version). */

@@ -61,16 +61,26 @@ let resets: number;
 const run = (ms = 0) => vi.advanceTimersByTimeAsync(ms);
 const messages = (level: string) => logs.filter((l) => l.level === level).map((l) => String(l.msg));
 
+let kepts: number[];
+let syncs: number;
+
 function newLearner(opts: { maxHoldMs?: number; settleMs?: number } = {}): BgpLearner {
   const { log, entries } = recordingLog();
   logs = entries;
   resets = 0;
+  kepts = [];
+  syncs = 0;
   learner = new BgpLearner({
     api,
     routes,
     log,
     ownAddresses: () => new Set([OWN, 'fd00:10::1']),
-    onReset: () => resets++,
+    verifyIntervalMs: 60_000,
+    onReset: (kept) => {
+      resets++;
+      kepts.push(kept);
+    },
+    onSynced: () => syncs++,
     ...opts,
   });
   return learner;
@@ -84,8 +94,11 @@ function restartWatch(table: BestPaths[], peers: Record<string, 'established' | 
 }
 
 /** A learner that has synced with one established peer and `table`. */
-async function synced(table: BestPaths[] = []): Promise<BgpLearner> {
-  newLearner().start();
+async function synced(
+  table: BestPaths[] = [],
+  opts: Parameters<typeof newLearner>[0] = {},
+): Promise<BgpLearner> {
+  newLearner(opts).start();
   restartWatch(table, { '10.10.0.2': 'established' });
   await run(1_000);
   expect(learner.snapshot().state).toBe('synced');
@@ -267,6 +280,107 @@ describe('BgpLearner: restart safety', () => {
     expect(routes.table()).toEqual({ '10.244.2.0/26': ['10.10.0.2'] });
   });
 
+  it("does not sync on the peers before gobgpd's table came (the first best after the reset)", async () => {
+    newLearner().seed([gw('10.244.3.0/26', '10.10.0.3')]);
+    learner.start();
+    api.emit({ kind: 'reset' });
+    api.setPeerState('10.10.0.2', 'established'); // INIT events come before the dump
+    await run(5_000);
+    expect(learner.snapshot().state).toBe('holding');
+    expect(routes.table()).toEqual({ '10.244.3.0/26': ['10.10.0.3'] });
+    api.emit({ kind: 'best', paths: [] }); // an empty table is a table
+    await run(); // the peer has been up for longer than the settle time
+    expect(learner.snapshot().state).toBe('synced');
+    expect(routes.table()).toEqual({});
+    expect(syncs).toBe(1);
+  });
+
+  it('a reset needs a table of its own: one from before the reset does not count', async () => {
+    await synced([best('10.244.2.0/26', '10.10.0.2')]);
+    api.emit({ kind: 'reset' });
+    api.setPeerState('10.10.0.2', 'established');
+    await run(5_000);
+    expect(learner.snapshot().state).toBe('holding');
+    api.learn(best('10.244.2.0/26', '10.10.0.2'));
+    await run();
+    expect(learner.snapshot().state).toBe('synced');
+    expect(routes.table()).toEqual({ '10.244.2.0/26': ['10.10.0.2'] });
+  });
+
+  it('while the watch is down, the hold has no deadline; the next reset starts a new one', async () => {
+    newLearner({ maxHoldMs: 30_000 }).seed([gw('10.244.3.0/26', '10.10.0.3')]);
+    learner.start();
+    restartWatch([], { '10.10.0.3': 'active' });
+    await run(20_000);
+    api.emit({ kind: 'down' }); // gobgpd gone
+    api.setPeerState('10.10.0.3', 'established'); // (cannot happen; and must not count)
+    await run(600_000);
+    expect(learner.snapshot().state).toBe('holding');
+    expect(routes.table()).toEqual({ '10.244.3.0/26': ['10.10.0.3'] });
+    expect(messages('warn')).toContain('BGP watch down while holding: routes kept until gobgpd is back');
+    expect(api.methods()).not.toContain('listBestPaths'); // no verification against nothing
+    restartWatch([], { '10.10.0.3': 'active' });
+    expect(kepts).toEqual([1, 1]);
+    await run(29_999);
+    expect(learner.snapshot().state).toBe('holding');
+    await run(1);
+    expect(learner.snapshot().state).toBe('synced');
+    expect(routes.table()).toEqual({});
+  });
+
+  it('a down watch while synced leaves the routes as they are', async () => {
+    await synced([best('10.244.2.0/26', '10.10.0.2')]);
+    api.emit({ kind: 'down' });
+    await run(600_000);
+    expect(learner.snapshot().state).toBe('synced');
+    expect(routes.table()).toEqual({ '10.244.2.0/26': ['10.10.0.2'] });
+    expect(routes.ops).toEqual([]);
+  });
+
+  it('hold() keeps every installed route through a deliberate BGP restart until the peers are back', async () => {
+    await synced([best('10.244.2.0/26', '10.10.0.2'), best('10.244.3.0/26', '10.10.0.3')], {
+      maxHoldMs: 60_000,
+    });
+    expect(syncs).toBe(1);
+    learner.hold();
+    expect(learner.holding).toBe(true);
+    expect(learner.snapshot()).toMatchObject({ state: 'holding', routes: [], peers: [] });
+    expect(learner.snapshot().kept).toHaveLength(2);
+    // StopBgp: sessions drop, their routes are withdrawn
+    api.setPeerState('10.10.0.2', 'idle');
+    api.learn([best('10.244.2.0/26'), best('10.244.3.0/26')]);
+    expect(Object.keys(routes.table()).sort()).toEqual(['10.244.2.0/26', '10.244.3.0/26']);
+    expect(routes.ops).toEqual([]);
+    await run(5_000);
+    expect(learner.snapshot().state).toBe('holding');
+    // StartBgp, AddPeer: the session comes back with one of the two routes
+    api.setPeerState('10.10.0.2', 'established');
+    api.learn(best('10.244.2.0/26', '10.10.0.2'));
+    await run(1_000);
+    expect(learner.snapshot().state).toBe('synced');
+    expect(routes.table()).toEqual({ '10.244.2.0/26': ['10.10.0.2'] });
+    expect(syncs).toBe(2);
+    expect(messages('info')).toContain('BGP restarting: learned routes kept until the peers are back');
+  });
+
+  it('hold() ends at maxHoldMs when the peers do not come back', async () => {
+    await synced([best('10.244.2.0/26', '10.10.0.2')], { maxHoldMs: 60_000 });
+    learner.hold();
+    api.setPeerState('10.10.0.2', 'idle');
+    api.learn(best('10.244.2.0/26'));
+    await run(59_999);
+    expect(routes.table()).toEqual({ '10.244.2.0/26': ['10.10.0.2'] });
+    await run(1);
+    expect(learner.snapshot().state).toBe('synced');
+    expect(routes.table()).toEqual({});
+  });
+
+  it('onReset is told how many routes are kept', async () => {
+    await synced([best('10.244.2.0/26', '10.10.0.2'), best('10.244.3.0/26', '10.10.0.3')]);
+    restartWatch([], {});
+    expect(kepts).toEqual([0, 2]);
+  });
+
   it('a peer that goes down again during the settle time delays the sync', async () => {
     newLearner().seed([gw('10.244.3.0/26', '10.10.0.3')]);
     learner.start();
@@ -303,6 +417,7 @@ describe('BgpLearner: verification', () => {
     newLearner().start();
     api.emit({ kind: 'reset' });
     api.learn(best('10.244.2.0/26', '10.10.0.2'), { silent: true }); // the dump missed it
+    api.emit({ kind: 'best', paths: [] }); // the dump
     api.setPeerState('10.10.0.2', 'established');
     await run(1_000);
     expect(routes.table()).toEqual({ '10.244.2.0/26': ['10.10.0.2'] });

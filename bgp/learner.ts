@@ -2,14 +2,16 @@
 // the best set has several next hops. Each event replaces the prefix's whole next-hop set (notes
 // §4); an empty set is a withdrawal.
 //
-// Restart safety. Routes found in the kernel at start (seed()) and routes learned before a
-// reset of the watch (gobgpd restarted or reconnected) stay installed while the learner is
-// *holding*: learned routes are installed and updated, but nothing is removed except explicit
-// withdrawals of prefixes learned since the reset. The learner is *synced* when every peer it
-// has heard of since the reset is established (or administratively down, or shut down by its
-// max-prefix limit), settleMs after the last of them came up, or maxHoldMs after the reset;
-// then every installed route that was not learned goes. Before the first reset (no contact with
-// gobgpd yet) it holds without limit: with nothing to go on, the kernel's routes are the best guess.
+// Restart safety. Routes found in the kernel at start (seed()), routes learned before a reset of
+// the watch (gobgpd restarted or reconnected) and routes learned before hold() (BGP about to be
+// restarted on purpose) stay installed while the learner is *holding*: learned routes are
+// installed and updated, but nothing is removed except explicit withdrawals of prefixes learned
+// since the reset. The learner is *synced* when gobgpd's table has come (the first `best` after
+// the reset: the init dump) and every peer it has heard of since the reset is established (or
+// administratively down, or shut down by its max-prefix limit), settleMs after the last of them
+// came up, or maxHoldMs after the reset; then every installed route that was not learned goes.
+// While the watch is down (before the first reset, or after a `down` until the next reset) it
+// holds without limit: with nothing to go on, the routes installed are the best guess.
 //
 // A periodic verification (and one right after each sync) lists the best paths and fixes what
 // differs from the learned table (a missed event), prefix by prefix.
@@ -39,10 +41,12 @@ export interface BgpLearnerOptions {
   maxHoldMs?: number;
   /** How long after the last peer came up the learner waits before it syncs (default 1 s). */
   settleMs?: number;
-  /** Period of the verification against listBestPaths (default 60 s). */
+  /** Period of the verification against listBestPaths (default 5 min: a 10k-route table costs ~0.5 s of CPU to list and compare). */
   verifyIntervalMs?: number;
-  /** Called on each reset of the watch (gobgpd restarted or reconnected). */
-  onReset?: () => void;
+  /** Called on each reset of the watch (gobgpd restarted or reconnected), with the routes kept. */
+  onReset?: (kept: number) => void;
+  /** Called on each holding → synced (the routes are gobgpd's again). */
+  onSynced?: () => void;
 }
 
 export interface LearnedRoute {
@@ -108,8 +112,10 @@ export class BgpLearner {
   private verifyTimer: NodeJS.Timeout | undefined;
   private watchHandle: WatchHandle | undefined;
   private stopped = false;
-  /** A reset came: gobgpd's table is being watched. */
-  private heardFrom = false;
+  /** A reset came and no `down` since: gobgpd's table is being watched. */
+  private connected = false;
+  /** The first `best` since the reset (the init dump) came: the learned table is complete. */
+  private dumpReceived = false;
   /** Bumped on each reset and on stop: a verification started before is dropped. */
   private generation = 0;
   /** Prefixes that got an event while a verification was listing (its view of them is old). */
@@ -124,7 +130,7 @@ export class BgpLearner {
     this.o = opts;
     this.maxHoldMs = opts.maxHoldMs ?? 120_000;
     this.settleMs = opts.settleMs ?? 1_000;
-    this.verifyIntervalMs = opts.verifyIntervalMs ?? 60_000;
+    this.verifyIntervalMs = opts.verifyIntervalMs ?? 300_000;
   }
 
   /**
@@ -174,6 +180,31 @@ export class BgpLearner {
     clearTimeout(this.holdTimer);
   }
 
+  /**
+   * Holding again, with every installed route kept as the seed (BGP is about to be restarted on
+   * purpose: its sessions drop and the table empties, but the routes are still good). Syncs like
+   * after a reset: when the peers are back, at the latest maxHoldMs from now.
+   */
+  hold(): void {
+    if (this.stopped) return;
+    this.generation++;
+    this.learned.clear();
+    this.peers.clear();
+    this.mode = 'holding';
+    this.since = Date.now();
+    this.holdDeadline = this.connected ? this.since + this.maxHoldMs : undefined;
+    this.o.log.info(
+      { installed: this.installed.size, maxHoldMs: this.maxHoldMs },
+      'BGP restarting: learned routes kept until the peers are back',
+    );
+    this.checkHold();
+  }
+
+  /** Holding (routes kept until synced), as opposed to synced. */
+  get holding(): boolean {
+    return this.mode === 'holding';
+  }
+
   snapshot(): BgpLearnerSnapshot {
     const kept: LearnedRoute[] = [];
     for (const [key, r] of this.installed) if (!this.learned.has(key)) kept.push(copy(r));
@@ -195,6 +226,9 @@ export class BgpLearner {
       case 'reset':
         this.onReset();
         return;
+      case 'down':
+        this.onDown();
+        return;
       case 'best':
         this.onBest(m.paths);
         return;
@@ -205,7 +239,8 @@ export class BgpLearner {
   }
 
   private onReset(): void {
-    this.heardFrom = true;
+    this.connected = true;
+    this.dumpReceived = false;
     this.generation++;
     this.learned.clear();
     this.peers.clear();
@@ -216,11 +251,33 @@ export class BgpLearner {
       { installed: this.installed.size, maxHoldMs: this.maxHoldMs },
       'BGP table restarting: learned routes kept until the peers are back',
     );
-    this.o.onReset?.();
+    this.o.onReset?.(this.installed.size);
     this.checkHold();
   }
 
+  /** The watch ended: nothing is known until the next reset, so no hold may end meanwhile. */
+  private onDown(): void {
+    if (!this.connected) return;
+    this.connected = false;
+    this.generation++;
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    if (this.mode === 'holding') {
+      this.holdDeadline = undefined;
+      this.o.log.warn(
+        { installed: this.installed.size },
+        'BGP watch down while holding: routes kept until gobgpd is back',
+      );
+    } else {
+      this.o.log.info({ installed: this.installed.size }, 'BGP watch down: routes kept as they are');
+    }
+  }
+
   private onBest(paths: readonly BestPaths[]): void {
+    if (!this.dumpReceived) {
+      this.dumpReceived = true;
+      if (this.mode === 'holding') this.checkHold();
+    }
     if (paths.length === 0) return;
     const own = this.o.ownAddresses();
     for (const p of paths) {
@@ -280,21 +337,15 @@ export class BgpLearner {
   private checkHold(): void {
     clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
-    if (this.mode !== 'holding' || this.stopped || this.holdDeadline === undefined) return;
+    if (this.mode !== 'holding' || this.stopped || !this.connected || this.holdDeadline === undefined) return;
     const now = Date.now();
     if (now >= this.holdDeadline) {
       this.sync('max-hold');
       return;
     }
     let next = this.holdDeadline;
-    let lastReady: number | undefined = this.peers.size > 0 ? 0 : undefined;
-    for (const p of this.peers.values()) {
-      if (p.readyAt === undefined) {
-        lastReady = undefined;
-        break;
-      }
-      lastReady = Math.max(lastReady ?? 0, p.readyAt);
-    }
+    // Peers being up says nothing before gobgpd's table came (the dump follows their INITs).
+    const lastReady = this.dumpReceived ? this.lastPeerReady() : undefined;
     if (lastReady !== undefined) {
       const settled = lastReady + this.settleMs;
       if (now >= settled) {
@@ -305,6 +356,16 @@ export class BgpLearner {
     }
     this.holdTimer = setTimeout(() => this.checkHold(), next - now);
     this.holdTimer.unref?.();
+  }
+
+  /** When the last peer became ready; undefined when one is not ready, or there are none. */
+  private lastPeerReady(): number | undefined {
+    let last: number | undefined;
+    for (const p of this.peers.values()) {
+      if (p.readyAt === undefined) return undefined;
+      last = Math.max(last ?? 0, p.readyAt);
+    }
+    return last;
   }
 
   /** Holding → synced: installed becomes exactly the learned table. */
@@ -322,9 +383,14 @@ export class BgpLearner {
     } else {
       const waitingFor = [...this.peers].filter(([, p]) => p.readyAt === undefined).map(([a]) => a);
       this.o.log.warn(
-        { ...fields, waitingFor, maxHoldMs: this.maxHoldMs },
+        { ...fields, waitingFor, tableReceived: this.dumpReceived, maxHoldMs: this.maxHoldMs },
         'BGP synced at the end of the hold: peers not all back; routes not learned again removed',
       );
+    }
+    try {
+      this.o.onSynced?.();
+    } catch (e) {
+      this.o.log.error({ err: e }, 'BGP learner onSynced handler threw');
     }
     void this.verify();
   }
@@ -334,7 +400,7 @@ export class BgpLearner {
   /** Lists the best paths and fixes every prefix whose learned route differs. Never rejects. */
   private async verify(): Promise<void> {
     // None before gobgpd's first table (nothing to compare with); one at a time.
-    if (this.stopped || !this.heardFrom) return;
+    if (this.stopped || !this.connected) return;
     if (this.touched) {
       this.verifyAgain = true;
       return;

@@ -217,6 +217,7 @@ describe('BgpReconciler: a pass', () => {
     await applied();
     await api.addPaths(4, [{ prefix: '10.244.9.0/26' }]);
     api.clearCalls();
+    r.resync(); // a path nobody asked for is found by a full listing (resync, or every 10th pass)
     r.setDesired(desired({ paths: { 4: ['10.244.1.0/26', '10.244.1.64/26'], 6: [] } }));
     await run();
     expect(api.writes()).toEqual([
@@ -230,6 +231,18 @@ describe('BgpReconciler: a pass', () => {
     await run();
     expect(writesOf('deletePaths').every(([, prefixes]) => (prefixes as string[]).length > 0)).toBe(true);
     expect(api.localPaths[4].size + api.localPaths[6].size).toBe(0);
+  });
+
+  it('asks gobgpd only about its own and wanted paths between full listings', async () => {
+    await applied();
+    api.clearCalls();
+    r.setDesired(desired({ paths: { 4: ['10.244.1.0/26', '10.244.1.64/26'], 6: [] } }));
+    await run();
+    const lists = api.calls.filter((c) => c.method === 'listLocalPaths').map((c) => c.args);
+    expect(lists).toEqual([
+      [4, ['10.244.1.0/26', '10.244.1.64/26']],
+      [6, ['fd00:244:1::/64']],
+    ]);
   });
 
   it('restarts BGP when asn, router id or listen port change, and re-applies everything', async () => {
@@ -254,6 +267,59 @@ describe('BgpReconciler: a pass', () => {
     expect(warnings()).toContain(
       'BGP global settings changed: restarting BGP (sessions drop, everything is re-applied)',
     );
+  });
+
+  it('calls onBgpRestart right before StopBgp, and re-adds the peers with localRestarting', async () => {
+    const order: string[] = [];
+    const { log, entries } = recordingLog();
+    logs = entries;
+    r = new BgpReconciler({
+      api,
+      log,
+      onBgpRestart: () => order.push(`onBgpRestart after ${api.methods().at(-1)}`),
+    });
+    r.setDesired(desired({ peers: [peer('10.10.0.2'), peer('10.10.0.3', { gracefulRestart: undefined })] }));
+    await run();
+    expect(order).toEqual([]); // a first start is no restart
+    api.clearCalls();
+    r.setDesired(
+      desired({
+        global: { ...desired().global, asn: 65001 },
+        peers: [peer('10.10.0.2'), peer('10.10.0.3', { gracefulRestart: undefined })],
+      }),
+    );
+    await run();
+    expect(order).toEqual(['onBgpRestart after getGlobal']);
+    expect(writes()[0]).toBe('stopBgp');
+    expect(writesOf('addPeer')).toEqual([
+      [
+        expect.objectContaining({
+          address: '10.10.0.2',
+          gracefulRestart: { restartTime: 120, localRestarting: true },
+        }),
+      ],
+      [expect.not.objectContaining({ gracefulRestart: expect.anything() })],
+    ]);
+    // The next passes do not touch the peers for that flag.
+    api.clearCalls();
+    await run(30_000);
+    expect(writes()).toEqual([]);
+    expect(api.peers.get('10.10.0.2')?.config.gracefulRestart?.localRestarting).toBe(true);
+  });
+
+  it('does not call onBgpRestart when gobgpd came back empty (nothing to stop)', async () => {
+    let calls = 0;
+    const { log } = recordingLog();
+    r = new BgpReconciler({ api, log, onBgpRestart: () => calls++ });
+    r.setDesired(desired());
+    await run();
+    api.restart();
+    r.resync();
+    await run();
+    expect(calls).toBe(0);
+    expect(writesOf('addPeer').at(-1)).toEqual([
+      expect.objectContaining({ gracefulRestart: { restartTime: 120, localRestarting: false } }),
+    ]);
   });
 
   it('re-applies everything after gobgpd restarted', async () => {

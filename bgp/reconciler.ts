@@ -13,7 +13,7 @@ import { formatCidr, type IpFamily, parseCidr } from '../common/addr.js';
 import type { Log } from '../felix/log.js';
 import { EarliestTimer } from '../felix/routes/earliest-timer.js';
 import { backoffMs } from '../felix/routes/key-status.js';
-import type { DesiredBgp } from './desired-types.js';
+import type { DesiredBgp, DesiredPeer } from './desired-types.js';
 import type {
   BgpGlobal,
   DefinedSet,
@@ -38,6 +38,13 @@ export interface BgpReconcilerOptions {
   api: GobgpApi;
   log: Log;
   timing?: Partial<BgpReconcilerTiming>;
+  /**
+   * Called right before a deliberate BGP restart (StopBgp + StartBgp: asn, router id or listen
+   * port changed). Every session drops and gobgpd's table empties, but the routes learned are
+   * still good: the speaker puts the learner into holding here. The peers of that pass are added
+   * with graceful restart's localRestarting whatever the desired state says.
+   */
+  onBgpRestart?: () => void;
 }
 
 export interface BgpReconcilerStatus {
@@ -55,6 +62,9 @@ export interface BgpReconcilerStatus {
   /** Neighbors waiting out a max-prefix hold-down. */
   heldDown: { address: string; enableAt: Date }[];
 }
+
+/** Every this many paths steps, gobgpd's whole table is listed to find local paths (drift). */
+const FULL_PATH_LIST_EVERY = 10;
 
 const DEFAULT_TIMING: BgpReconcilerTiming = {
   retryBaseMs: 100,
@@ -92,6 +102,10 @@ function globalDiffers(want: BgpGlobal, have: BgpGlobal): boolean {
   );
 }
 
+/** The peer with graceful restart's localRestarting on (unchanged without graceful restart). */
+const restartingPeer = (p: DesiredPeer): DesiredPeer =>
+  p.gracefulRestart ? { ...p, gracefulRestart: { ...p.gracefulRestart, localRestarting: true } } : p;
+
 /** Several failures of one pass, reported as one. */
 class PassError extends Error {
   constructor(readonly errors: unknown[]) {
@@ -109,6 +123,7 @@ export class BgpReconciler {
   private readonly log: Log;
   private readonly timing: BgpReconcilerTiming;
   private readonly peerStep: PeerStep;
+  private readonly onBgpRestart: (() => void) | undefined;
   private readonly timer = new EarliestTimer(() => this.kick());
   /** undefined before the first setDesired (no passes). */
   private desired: { bgp: DesiredBgp | undefined } | undefined;
@@ -133,6 +148,7 @@ export class BgpReconciler {
     this.log = opts.log;
     this.timing = { ...DEFAULT_TIMING, ...opts.timing };
     this.peerStep = new PeerStep(this.api, this.log, this.timing.prefixLimitHoldDownMs);
+    this.onBgpRestart = opts.onBgpRestart;
   }
 
   /** What gobgpd should look like; undefined: BGP off (withdraw every route, delete every peer). */
@@ -210,8 +226,10 @@ export class BgpReconciler {
       failures: this.state.failures,
       errors: e instanceof PassError && e.errors.length > 1 ? e.errors.map(String) : undefined,
     };
-    // The same error again and again is logged once at warn.
-    if (error !== this.lastError) this.log.warn(fields, 'applying the BGP configuration failed; retrying');
+    // The same error again and again is logged once at warn; none at stop (calls are cancelled).
+    if (this.stopped) this.log.debug(fields, 'applying the BGP configuration ended by stop');
+    else if (error !== this.lastError)
+      this.log.warn(fields, 'applying the BGP configuration failed; retrying');
     else this.log.debug(fields, 'applying the BGP configuration failed again');
     this.lastError = error;
   }
@@ -224,13 +242,15 @@ export class BgpReconciler {
     if (this.forgetRequested) {
       this.forgetRequested = false;
       this.peerStep.forget();
+      this.originated = undefined;
     }
     const running = await this.api.getGlobal();
     if (!desired) {
       if (running) await this.off();
       return undefined;
     }
-    const fresh = await this.global(desired.global, running);
+    const started = await this.global(desired.global, running);
+    const fresh = started !== false;
     // b, c: sets and policies never change in place (content-hashed names): added when missing.
     const sets = fresh ? [] : await this.api.listDefinedSets();
     const haveSets = new Set(sets.map(setKey));
@@ -244,7 +264,11 @@ export class BgpReconciler {
     }
     await this.assignments(desired, fresh);
     await this.paths(desired.paths, fresh);
-    const peers = await this.peerStep.apply(desired.peers, fresh);
+    // After a deliberate restart, the neighbors come back as to a restarting speaker (GR R-bit).
+    const peers = await this.peerStep.apply(
+      started === 'restarted' ? desired.peers.map(restartingPeer) : desired.peers,
+      fresh,
+    );
     this.state.peers = peers.count;
     if (this.softResetPending) {
       // New import filters apply to what was received before only after a soft reset in.
@@ -256,14 +280,25 @@ export class BgpReconciler {
     return peers.wakeInMs;
   }
 
-  /** a. Starts BGP, or restarts it when its settings changed; resolves to whether it (re)started. */
-  private async global(want: BgpGlobal, running: BgpGlobal | undefined): Promise<boolean> {
+  /**
+   * a. Starts BGP, or restarts it when its settings changed; resolves to whether it started
+   * ('started': it was not running; 'restarted': it was, with other settings) or not (false).
+   */
+  private async global(
+    want: BgpGlobal,
+    running: BgpGlobal | undefined,
+  ): Promise<false | 'started' | 'restarted'> {
     if (running && !globalDiffers(want, running)) return false;
     if (running) {
       this.log.warn(
         { want, have: running },
         'BGP global settings changed: restarting BGP (sessions drop, everything is re-applied)',
       );
+      try {
+        this.onBgpRestart?.();
+      } catch (e) {
+        this.log.error({ err: e }, 'onBgpRestart handler threw');
+      }
       await this.api.stopBgp();
     }
     await this.api.startBgp(want);
@@ -271,7 +306,7 @@ export class BgpReconciler {
     // Nothing of what was applied before is left in gobgpd.
     this.peerStep.forget();
     this.softResetPending = false;
-    return true;
+    return running ? 'restarted' : 'started';
   }
 
   /** d. Each global assignment replaced (atomically) when it differs. */
@@ -330,12 +365,27 @@ export class BgpReconciler {
     return errors;
   }
 
+  /**
+   * What this reconciler originated, as of its last successful paths step: later passes ask
+   * gobgpd only about these and the wanted prefixes (ListPath of the whole RIB costs ~40 ms of
+   * CPU per 1k routes on both sides). undefined: unknown, list everything. A full listing still
+   * runs every FULL_PATH_LIST_EVERY passes, and after resync() or a gobgpd restart.
+   */
+  private originated: Record<IpFamily, Set<string>> | undefined;
+  private pathPasses = 0;
+
   /** Originates the desired prefixes of each family and withdraws the others. */
   private async paths(want: Record<IpFamily, readonly string[]>, fresh: boolean): Promise<void> {
+    const known = this.pathPasses++ % FULL_PATH_LIST_EVERY === 0 ? undefined : this.originated;
+    this.originated = undefined;
+    const originated: Record<IpFamily, Set<string>> = { 4: new Set(), 6: new Set() };
     for (const family of FAMILIES) {
       const wanted = new Set(want[family].map(canonical));
+      const ask = known ? [...new Set([...wanted, ...known[family]])] : undefined;
       const have = new Set(
-        fresh ? [] : (await this.api.listLocalPaths(family)).map((p) => canonical(p.prefix)),
+        fresh || ask?.length === 0
+          ? []
+          : (await this.api.listLocalPaths(family, ask)).map((p) => canonical(p.prefix)),
       );
       const add = [...wanted].filter((p) => !have.has(p));
       const del = [...have].filter((p) => !wanted.has(p));
@@ -352,7 +402,9 @@ export class BgpReconciler {
         this.log.info({ family, count: del.length, prefixes: del.slice(0, 20) }, 'BGP routes withdrawn');
       }
       this.state.paths[family] = wanted.size;
+      originated[family] = wanted;
     }
+    this.originated = originated;
   }
 
   /** BGP off: withdraw every route, delete every peer; BGP itself keeps running. */

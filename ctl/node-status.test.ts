@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PeerStatus } from '../bgp/gobgp-api.js';
 import { formatPeerDescription } from '../bgp/peer-description.js';
-import { formatNodeStatus, formatSince } from './node-status.js';
+import { formatNodeStatus, formatSince, redactNodeStatus } from './node-status.js';
 
 const peer = (address: string, description: string, more: Partial<PeerStatus> = {}): PeerStatus => ({
   config: {
@@ -47,6 +47,28 @@ describe('tabby node status', () => {
     expect(out).toMatch(/198\.18\.3\.12\s+node-to-node mesh\s+node2\s+65001\s+active\s+-/);
     expect(out).toMatch(/198\.18\.9\.9\s+unmanaged\s+hand-made\s+65001\s+down \(max prefixes\)/);
     expect(out).toContain('no IPv6 peers');
+  });
+
+  it('never shows MD5 passwords: "(set)" instead, in JSON and in the table', () => {
+    const status = {
+      global: { asn: 64601, routerId: '198.18.1.1', listenPort: 179, listenAddresses: ['0.0.0.0'] },
+      peers: [
+        peer('198.18.1.0', formatPeerDescription('node', 'tor'), {
+          config: { ...peer('198.18.1.0', '').config, password: 's3cret-tor' },
+        }),
+        peer('198.18.3.12', formatPeerDescription('mesh', 'node2')),
+      ],
+    };
+    const redacted = redactNodeStatus(status);
+    expect(redacted.peers.map((p) => p.config.password)).toEqual(['(set)', undefined]);
+    expect(redacted.peers[1]).toBe(status.peers[1]);
+    expect(redacted.global).toEqual(status.global);
+    const json = JSON.stringify(redacted, null, 2);
+    expect(json).not.toContain('s3cret-tor');
+    expect(json).toContain('"password": "(set)"');
+    expect(formatNodeStatus(redacted, now)).not.toContain('s3cret-tor');
+    // The input is left as it was.
+    expect(status.peers[0]?.config.password).toBe('s3cret-tor');
   });
 
   it('says when BGP is not started', () => {

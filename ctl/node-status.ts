@@ -1,6 +1,7 @@
 // `tabby node status`: this node's BGP speaker as gobgpd reports it — the global settings and one
 // line per peer (address, type from the description tabby wrote, AS, state, since, prefixes
-// received / accepted / advertised). The formatting is pure; the caller fetches.
+// received / accepted / advertised). The formatting is pure; the caller fetches. Passwords never
+// leave: `redactNodeStatus` replaces them before anything is printed.
 import type { BgpGlobal, PeerStatus } from '../bgp/gobgp-api.js';
 import { parsePeerDescription } from '../bgp/peer-description.js';
 import { table } from '../common/table.js';
@@ -8,6 +9,19 @@ import { table } from '../common/table.js';
 export interface NodeStatus {
   global: BgpGlobal | undefined;
   peers: PeerStatus[];
+}
+
+/** What `tabby node status` shows instead of a peer's TCP MD5 password (gobgpd returns it in clear). */
+export const PASSWORD_SET = '(set)';
+
+/** The status with every peer's password replaced by `(set)`: safe to print, in JSON or not. */
+export function redactNodeStatus(status: NodeStatus): NodeStatus {
+  return {
+    ...status,
+    peers: status.peers.map((p) =>
+      p.config.password ? { ...p, config: { ...p.config, password: PASSWORD_SET } } : p,
+    ),
+  };
 }
 
 const TYPE_LABEL: Record<string, string> = {

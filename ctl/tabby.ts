@@ -9,14 +9,15 @@ import { checkIpam, Ipam, readSnapshot } from '../ipam/index.js';
 import { listRoutes } from '../kernel/index.js';
 import { formatCheck, formatIpamShow } from './ipam-format.js';
 import { parseDuration, runIpamGc } from './ipam-gc.js';
-import { formatNodeStatus, type NodeStatus } from './node-status.js';
+import { formatNodeStatus, type NodeStatus, redactNodeStatus } from './node-status.js';
 import { formatRoutes } from './routes-format.js';
 
+/** gobgpd's view, passwords redacted (gobgpd returns them in clear). */
 async function readNodeStatus(target: string): Promise<NodeStatus> {
   const client = new GobgpClient({ target });
   try {
     const global = await client.getGlobal();
-    return { global, peers: global ? await client.listPeers() : [] };
+    return redactNodeStatus({ global, peers: global ? await client.listPeers({ advertised: true }) : [] });
   } finally {
     client.close();
   }

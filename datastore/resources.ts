@@ -127,7 +127,7 @@ export interface BGPConfigurationSpec {
   gracefulRestartTime?: number;
   /** Seconds. Default 30. */
   keepaliveTime?: number;
-  /** Seconds (0, or 3 and more). Default 90. */
+  /** Seconds, 3-65535 (not 0: gobgpd would turn it into 90). Default 90. */
   holdTime?: number;
   /** Seconds between connection attempts. Default 5. */
   connectRetryTime?: number;
@@ -151,7 +151,7 @@ export interface BGPPeerSpec {
   password?: SecretKeyRef;
   /** Seconds; default: the BGPConfiguration's. */
   keepaliveTime?: number;
-  /** Seconds; default: the BGPConfiguration's. */
+  /** Seconds, 3-65535; default: the BGPConfiguration's. */
   holdTime?: number;
   /** Default: on when the BGPConfiguration's gracefulRestartTime is above 0. */
   gracefulRestart?: boolean;

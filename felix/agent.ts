@@ -42,6 +42,8 @@ export class Agent {
   private ipv6Forwarding: Promise<void> | undefined;
   private readonly bgp: BgpSpeaker | undefined;
   private bgpStarting: Promise<void> | undefined;
+  /** Aborted by stop(): ends the retry waits of start steps at once. */
+  private readonly stopSignal = new AbortController();
   healthPort = 0;
 
   constructor(
@@ -181,11 +183,14 @@ export class Agent {
   /** Stops serving; kernel state (veths, routes) stays, so pods keep their connectivity. */
   async stop(): Promise<void> {
     this.state = 'stopping';
+    this.stopSignal.abort();
     await this.starting?.catch(() => {}); // start gives up at its next step
     clearInterval(this.resyncTimer);
     await this.server.stop();
-    await this.bgpStarting;
+    // The speaker first: its start() may be waiting for the datastore or the sidecar, and
+    // rejects once it is stopped (waiting for it first could take a minute, or forever).
     await this.bgp?.stop();
+    await this.bgpStarting;
     this.ctx.annotator.stop();
     await this.ctx.routes.stop();
     await this.health.stop();
@@ -209,8 +214,9 @@ export class Agent {
         await fn();
         return;
       } catch (e) {
+        if (this.stopSignal.signal.aborted) throw new Error(`stopped while ${what}`);
         this.deps.log.warn({ err: String(e), retryInMs: delay }, `${what} failed`);
-        await sleep(delay);
+        await sleep(delay, undefined, { signal: this.stopSignal.signal }).catch(() => {});
       }
     }
   }

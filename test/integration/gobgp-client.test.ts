@@ -205,6 +205,17 @@ describe.skipIf(!isRoot || !existsSync(GOBGPD))(
       expect(await b.listPeers()).toEqual([]);
     });
 
+    it('a new watch gets the table dump right after its reset, even an empty one', async () => {
+      const fresh: WatchMessage[] = [];
+      const w = a.watch((m) => fresh.push(m));
+      try {
+        await until('the dump', () => fresh.some((m) => m.kind === 'best'));
+      } finally {
+        w.stop();
+      }
+      expect(fresh).toEqual([{ kind: 'reset' }, { kind: 'best', paths: [] }]);
+    });
+
     it('round-trips defined sets, policies and assignments', async () => {
       const own4 = {
         type: 'prefix' as const,
@@ -398,6 +409,10 @@ describe.skipIf(!isRoot || !existsSync(GOBGPD))(
       });
       expect(global.g).toBeUndefined();
       await until('a new reset on A', () => seenA.filter((m) => m.kind === 'reset').length > resets);
+      // The stream to the dead gobgpd ended with a `down` before the new reset.
+      const kinds = seenA.map((m) => m.kind);
+      expect(kinds.lastIndexOf('down')).toBeGreaterThan(-1);
+      expect(kinds.lastIndexOf('down')).toBeLessThan(kinds.lastIndexOf('reset'));
       // Both gobgpds' output went to the log file.
       expect(readFileSync(join(dir, 'a.log'), 'utf8').match(/"msg":"gobgpd started"/g)).toHaveLength(2);
     });
