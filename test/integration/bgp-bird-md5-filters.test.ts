@@ -176,7 +176,7 @@ describe.skipIf(!isRoot)(`BGP with a BIRD ToR, MD5 and import filters (${ROOT_RE
     );
     await eventually(
       'rogue routes received',
-      () => rogueApi?.listPeers() ?? Promise.resolve([]),
+      () => rogueApi?.listPeers({ advertised: true }) ?? Promise.resolve([]),
       (ps) => ps.some((p) => p.advertised >= 3),
       10_000,
     );
