@@ -111,7 +111,7 @@ describe.skipIf(!isRoot || !existsSync(GOBGPD))(
       ...(maxPrefixes ? { maxPrefixes } : {}),
     });
     const peerOf = async (c: GobgpClient, address: string) =>
-      (await c.listPeers()).find((p) => p.config.address === address);
+      (await c.listPeers({ advertised: true })).find((p) => p.config.address === address);
 
     const bestOn = (seen: WatchMessage[], prefix: string) =>
       seen.flatMap((m) => (m.kind === 'best' ? m.paths.filter((p) => p.prefix === prefix) : [])).at(-1);
