@@ -1,6 +1,8 @@
 // The Nodes of the in-memory Datastore: labels, annotations and addresses, with watches that see
 // every change from the moment they open (like `watchNodes` on the API server). Copies in and out.
+
 import type { NodeWatchEvent, Watch } from './datastore.js';
+import { memoryWatcher } from './memory-watch.js';
 import type { NodeInfo } from './resources.js';
 
 const copy = (n: NodeInfo): NodeInfo => structuredClone(n);
@@ -50,28 +52,9 @@ export class MemoryNodes {
   }
 
   watch(onEvent: (e: NodeWatchEvent) => void): Watch {
-    let stopped = false;
-    let resolveDone: (e: Error | undefined) => void = () => {};
-    const done = new Promise<Error | undefined>((r) => {
-      resolveDone = r;
-    });
-    const end = (error: Error | undefined) => {
-      if (stopped) return;
-      stopped = true;
-      this.watchers.delete(watcher);
-      resolveDone(error);
-    };
-    const deliver = (e: NodeWatchEvent) => {
-      if (stopped) return;
-      try {
-        onEvent({ type: e.type, object: copy(e.object) });
-      } catch (error) {
-        end(error instanceof Error ? error : new Error(String(error)));
-      }
-    };
-    const watcher = (e: NodeWatchEvent) => queueMicrotask(() => deliver(e));
-    this.watchers.add(watcher);
-    return { done, stop: async () => end(undefined) };
+    return memoryWatcher(this.watchers, (e: NodeWatchEvent) =>
+      onEvent({ type: e.type, object: copy(e.object) }),
+    ).watch;
   }
 
   private emit(type: NodeWatchEvent['type'], node: NodeInfo): void {

@@ -16,6 +16,7 @@ import {
 } from './datastore.js';
 import { DatastoreError } from './errors.js';
 import { MemoryNodes } from './memory-nodes.js';
+import { memoryWatcher } from './memory-watch.js';
 import { type CollectionName, KINDS, type NodeInfo, type PodInfo, type Resource } from './resources.js';
 
 export type WriteOp = 'create' | 'update' | 'delete';
@@ -117,26 +118,11 @@ class MemoryStore<S> implements ResourceStore<S> {
   }
 
   async watch(onEvent: (e: WatchEvent<S>) => void, options: WatchOptions = {}): Promise<Watch> {
-    let stopped = false;
-    let resolveDone: (e: Error | undefined) => void = () => {};
-    const done = new Promise<Error | undefined>((r) => {
-      resolveDone = r;
-    });
-    const end = (error: Error | undefined) => {
-      if (stopped) return;
-      stopped = true;
-      this.watchers.delete(watcher);
-      resolveDone(error);
-    };
-    const deliver = (e: WatchEvent<S>) => {
-      if (stopped || !matches(e.object.metadata.labels, options.labels)) return;
-      try {
-        onEvent(clone(e));
-      } catch (error) {
-        end(error instanceof Error ? error : new Error(String(error)));
-      }
-    };
-    const watcher = (e: WatchEvent<S>) => queueMicrotask(() => deliver(e));
+    const { watch, deliver, end } = memoryWatcher(
+      this.watchers,
+      (e: WatchEvent<S>) => onEvent(clone(e)),
+      (e) => matches(e.object.metadata.labels, options.labels),
+    );
     const from = options.resourceVersion === undefined ? undefined : Number(options.resourceVersion);
     if (from !== undefined) {
       const oldest = this.history[0]?.revision;
@@ -145,15 +131,14 @@ class MemoryStore<S> implements ResourceStore<S> {
         queueMicrotask(() =>
           end(new DatastoreError('Conflict', `resourceVersion ${from} is too old to watch from`, 410)),
         );
-        return { done, stop: async () => end(undefined) };
+        return watch;
       }
       const backlog = this.history.filter((h) => h.revision > from).map((h) => h.event);
       queueMicrotask(() => {
         for (const e of backlog) deliver(e);
       });
     }
-    this.watchers.add(watcher);
-    return { done, stop: async () => end(undefined) };
+    return watch;
   }
 
   private bump(): string {
