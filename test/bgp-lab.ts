@@ -20,6 +20,7 @@ import {
 } from '../kernel/index.js';
 import { birdc } from '../lab/bird.js';
 import { type LabCluster, startCluster } from '../lab/cluster.js';
+import { type CniEnv, runCni } from '../lab/cni-runner.js';
 import { vtyshJson } from '../lab/frr.js';
 import { type PingResult, pingMatrix } from '../lab/ping-matrix.js';
 import { labUp } from '../lab/runner.js';
@@ -28,7 +29,6 @@ import { waitForBgp } from '../lab/status.js';
 import { labDown } from '../lab/teardown.js';
 import { parseTopology } from '../lab/topology/parse.js';
 import type { LabNode, Topology } from '../lab/topology/types.js';
-import { type CniEnv, runCni } from './cni-runner.js';
 import { uniqueName } from './helpers.js';
 import { wipeIpam } from './ipam-fixtures.js';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addNetns, createVethPair, deleteNetns, ipBatch, runInNetns, setSysctls } from '../kernel/index.js';
 import { type AgentProcess, startAgentProcess } from '../lab/agent-process.js';
-import { type CniEnv, type CniOutcome, runCni } from './cni-runner.js';
+import { type CniEnv, type CniOutcome, runCni } from '../lab/cni-runner.js';
 import { uniqueName } from './helpers.js';
 
 export interface NodeFixtureOptions {

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentRequest, AgentResponse, CniResult } from '../../cni/protocol.js';
 import { run } from '../../kernel/index.js';
-import { PLUGIN, runPluginWithEnv } from '../cni-runner.js';
+import { PLUGIN, runPluginWithEnv } from '../../lab/cni-runner.js';
 import { isRoot } from '../helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, inject, it } from 'vitest';
 import { repoPath } from '../../common/paths.js';
 import { run } from '../../kernel/index.js';
+import { runCni } from '../../lab/cni-runner.js';
 import { controlPlaneBinaries } from '../../lab/control-plane/index.js';
-import { runCni } from '../cni-runner.js';
 import { isRoot, ROOT_REASON } from '../helpers.js';
 
 describe.skipIf(!isRoot)(`deploy manifests (${ROOT_REASON})`, () => {

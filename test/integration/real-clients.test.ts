@@ -7,6 +7,7 @@ import { cidrContains, parseCidr } from '../../common/addr.js';
 import { type Datastore, kubernetesDatastore } from '../../datastore/index.js';
 import { Ipam } from '../../ipam/index.js';
 import { ipJson, runInNetns } from '../../kernel/index.js';
+import { PLUGIN } from '../../lab/cni-runner.js';
 import { type CnitoolOptions, removeCnitoolCache, runCnitool } from '../../lab/cnitool.js';
 import {
   type Containerd,
@@ -16,7 +17,6 @@ import {
   startContainerd,
   writeCniConfig,
 } from '../../lab/containerd/index.js';
-import { PLUGIN } from '../cni-runner.js';
 import { isRoot, ROOT_REASON, uniqueName } from '../helpers.js';
 import { wipeIpam } from '../ipam-fixtures.js';
 import { TestNode } from '../node-fixture.js';
