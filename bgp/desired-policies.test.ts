@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { computeDesiredBgp } from './desired.js';
-import { bgpPeer, dual, inputs, malformations } from './desired-fixtures.js';
 import type { DesiredBgp } from './desired-types.js';
+import { bgpPeer, dual, inputs, malformations } from './fake-desired-inputs.js';
 import type { DefinedSet, Policy, PrefixMatch } from './gobgp-api.js';
 import type { BgpInputs } from './inputs-types.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { computeDesiredBgp } from './desired.js';
-import { bgpPeer, dual, inputs, malformations, node } from './desired-fixtures.js';
 import type { DesiredBgp, DesiredPeer } from './desired-types.js';
+import { bgpPeer, dual, inputs, malformations, node } from './fake-desired-inputs.js';
 import type { BgpInputs } from './inputs-types.js';
 
 /** The desired state (checked for well-formedness) and the issues. */
