@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { GobgpClient } from '../bgp/gobgp-client.js';
+import { DEFAULT_API_ADDRESS } from '../bgp/gobgpd-process.js';
 import { kubernetesDatastore } from '../datastore/index.js';
 import { checkIpam, Ipam, readSnapshot } from '../ipam/index.js';
 import { listRoutes } from '../kernel/index.js';
@@ -35,7 +36,7 @@ const USAGE = `usage:
                                              period; at once when its node is gone); runs until
                                              stopped, one JSON report per run
 options: --kubeconfig PATH (default $KUBECONFIG, then ~/.kube/config)
-         --gobgp-api A (default $TABBY_GOBGP_API, then 127.0.0.1:50051)
+         --gobgp-api A (default $TABBY_GOBGP_API, then ${DEFAULT_API_ADDRESS})
          --route-protocol N (default $TABBY_ROUTE_PROTOCOL, then 201)`;
 
 async function main(argv: string[]): Promise<number> {
@@ -60,7 +61,7 @@ async function main(argv: string[]): Promise<number> {
   });
   const [group, verb] = positionals;
   if (!values.help && group === 'node' && verb === 'status') {
-    const target = values['gobgp-api'] ?? process.env.TABBY_GOBGP_API ?? '127.0.0.1:50051';
+    const target = values['gobgp-api'] ?? process.env.TABBY_GOBGP_API ?? DEFAULT_API_ADDRESS;
     const status = await readNodeStatus(target);
     process.stdout.write(`${values.json ? JSON.stringify(status, null, 2) : formatNodeStatus(status)}\n`);
     return 0;

@@ -1,6 +1,7 @@
 // The agent's configuration: command-line flags, each with an environment variable behind it
 // (flags win), validated up front so a bad value stops the agent at start with the flag named.
 import { parseArgs } from 'node:util';
+import { DEFAULT_API_ADDRESS, DEFAULT_GOBGPD_PATH } from '../bgp/gobgpd-process.js';
 import { DEFAULT_AGENT_SOCKET } from '../cni/protocol.js';
 import { type IpFamily, parseIp } from '../common/addr.js';
 
@@ -64,8 +65,8 @@ const FLAGS = {
   'resync-interval': { env: 'TABBY_RESYNC_INTERVAL', default: '60' },
   'log-level': { env: 'TABBY_LOG_LEVEL', default: 'info' },
   'bgp-mode': { env: 'TABBY_BGP_MODE', default: 'sidecar' },
-  'gobgpd-path': { env: 'TABBY_GOBGPD_PATH', default: '/usr/bin/gobgpd' },
-  'gobgp-api': { env: 'TABBY_GOBGP_API', default: '127.0.0.1:50051' },
+  'gobgpd-path': { env: 'TABBY_GOBGPD_PATH', default: DEFAULT_GOBGPD_PATH },
+  'gobgp-api': { env: 'TABBY_GOBGP_API', default: DEFAULT_API_ADDRESS },
   'node-ip': { env: 'TABBY_NODE_IP' },
   'node-ipv6': { env: 'TABBY_NODE_IPV6' },
 } as const;
