@@ -15,6 +15,7 @@
 import { type IpFamily, parseIp } from '../common/addr.js';
 import type { Datastore } from '../datastore/datastore.js';
 import type { NodeInfo } from '../datastore/resources.js';
+import { NODE_BGP_ANNOTATIONS } from '../datastore/resources.js';
 import type { Log } from '../felix/log.js';
 import type { RouteTable } from '../felix/routes/route-table.js';
 import type { Route } from '../felix/routes/types.js';
@@ -31,8 +32,8 @@ import { BgpReconciler } from './reconciler.js';
 
 /** Node annotations the agent writes: the addresses other nodes mesh with. */
 export const BGP_ADDRESS_ANNOTATION: Record<IpFamily, string> = {
-  4: 'tabby.dev/bgp-ipv4',
-  6: 'tabby.dev/bgp-ipv6',
+  4: NODE_BGP_ANNOTATIONS.ipv4,
+  6: NODE_BGP_ANNOTATIONS.ipv6,
 };
 
 /** Default least time between two re-publications of the address annotations. */

@@ -14,6 +14,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Node, type V1Secret } from '@kubernetes/client-node';
+import { GROUP, KINDS, NODE_BGP_ANNOTATIONS, VERSION } from '../datastore/resources.js';
 import { netnsPids, refFor, terminate } from '../kernel/index.js';
 import { type AgentProcess, startAgentProcess } from './agent-process.js';
 import { LabError } from './errors.js';
@@ -22,16 +23,11 @@ import { bgpNeighbors } from './topology/neighbors.js';
 import { netnsName } from './topology/plan.js';
 import type { LabNode, Topology } from './topology/types.js';
 
-export const BGP_PEER_RESOURCE = {
-  group: 'tabby.dev',
-  version: 'v1alpha1',
-  plural: 'bgppeers',
-  kind: 'BGPPeer',
-} as const;
+export const BGP_PEER_RESOURCE = { group: GROUP, version: VERSION, ...KINDS.bgpPeers } as const;
 
 /** Labels and annotations on the Node objects the harness creates. */
 export const NODE_LABEL = { hostname: 'kubernetes.io/hostname', rack: 'tabby.dev/rack' } as const;
-export const NODE_ANNOTATION = { asn: 'tabby.dev/bgp-asn', ipv4: 'tabby.dev/bgp-ipv4' } as const;
+export const NODE_ANNOTATION = { asn: NODE_BGP_ANNOTATIONS.asn, ipv4: NODE_BGP_ANNOTATIONS.ipv4 } as const;
 /** Every object the harness creates carries this label (value: the lab's name). */
 export const LAB_LABEL = 'tabby.dev/lab';
 /** Where the agent may read Secrets (deploy/rbac.yaml). */
