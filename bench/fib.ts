@@ -36,7 +36,7 @@ import {
   type Cleanup,
   countRoutes,
   cpuSeconds,
-  gobgpdPidIn,
+  gobgpdPid,
   gobgpRibCount,
   injectedPrefix,
   ipLines,
@@ -195,7 +195,7 @@ async function main(c: Cleanup): Promise<void> {
   monitor(c, 'kernel', ['ip', '-n', node1, '-rcvbuf', String(64 << 20), 'monitor', 'route'], kernel);
   const pids = {
     agent: lab.cluster.node('node1').agent?.ref.pid as number,
-    gobgpd: await gobgpdPidIn(node1),
+    gobgpd: await gobgpdPid(node1),
     injector: injector.pid as number,
   };
   const gobgp = ['gobgp', '-u', '127.0.0.1', '-p', '50051'];

@@ -11,22 +11,12 @@ import { GobgpdSupervisor } from '../bgp/gobgpd-process.js';
 import { repoPath } from '../common/paths.js';
 import type { BGPPeerSpec } from '../datastore/index.js';
 import { silentLogger } from '../felix/log.js';
-import {
-  addNetns,
-  createVethPair,
-  deleteNetns,
-  ExecError,
-  ip,
-  netnsPids,
-  run,
-  runInNetns,
-} from '../kernel/index.js';
-import { readProcStat } from '../kernel/processes.js';
+import { addNetns, createVethPair, deleteNetns, ExecError, ip, run, runInNetns } from '../kernel/index.js';
 import { controlPlaneDown, controlPlaneUp } from '../lab/control-plane/index.js';
 import { listStates } from '../lab/state.js';
 import { waitForBgp } from '../lab/status.js';
 import { labDown } from '../lab/teardown.js';
-import { BgpLab } from '../test/bgp-lab.js';
+import { BgpLab, gobgpdPidIn } from '../test/bgp-lab.js';
 
 export const sayer =
   (bench: string) =>
@@ -366,7 +356,8 @@ export function cpuSeconds(pid: number): number {
 }
 
 /** The gobgpd of a lab server (the agent's child in its namespace). */
-export async function gobgpdPidIn(netns: string): Promise<number> {
-  for (const pid of await netnsPids(netns)) if (readProcStat(pid)?.comm === 'gobgpd') return pid;
-  throw new Error(`no gobgpd in ${netns}`);
+export async function gobgpdPid(netns: string): Promise<number> {
+  const pid = await gobgpdPidIn(netns);
+  if (pid === undefined) throw new Error(`no gobgpd in ${netns}`);
+  return pid;
 }

@@ -24,7 +24,7 @@ import {
   type Cleanup,
   countRoutes,
   cpuSeconds,
-  gobgpdPidIn,
+  gobgpdPid,
   gobgpRibCount,
   injectedPrefix,
   rssMb,
@@ -60,7 +60,7 @@ async function sample(lab: BgpLab, runtime: string): Promise<Sample> {
   await sleep(SETTLE_S * 1000);
   const agent = lab.cluster.node('node1').agent?.ref.pid;
   if (!agent) throw new Error('node1 has no agent');
-  const gobgpd = await gobgpdPidIn(lab.netns('node1'));
+  const gobgpd = await gobgpdPid(lab.netns('node1'));
   const rss: number[] = [];
   const gobgpdRss: number[] = [];
   const cpu = [cpuSeconds(agent)];

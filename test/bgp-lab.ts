@@ -137,7 +137,7 @@ export class BgpLab {
   }
 
   private async start(file: string): Promise<void> {
-    await ensureBgpConfiguration(this.ds);
+    await setBgpConfiguration(this.ds);
     await this.ds.ipPools.delete(this.o.pool.name).catch(() => {});
     await this.ds.ipPools.create({
       metadata: { name: this.o.pool.name },
@@ -304,9 +304,8 @@ export class BgpLab {
   }
 
   /** The pid of the gobgpd running in a server's namespace; undefined when there is none. */
-  async gobgpdPid(labNode: string): Promise<number | undefined> {
-    const pids = new Set(await netnsPids(this.netns(labNode)));
-    return listProcesses().find((p) => p.comm === 'gobgpd' && pids.has(p.pid))?.pid;
+  gobgpdPid(labNode: string): Promise<number | undefined> {
+    return gobgpdPidIn(this.netns(labNode));
   }
 
   /**
@@ -373,24 +372,10 @@ export class BgpLab {
   }
 }
 
-/** Creates or aligns the cluster-wide BGPConfiguration every BGP test shares. */
-export async function ensureBgpConfiguration(ds: Datastore): Promise<void> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const existing = await ds.bgpConfigurations.get(BGP_CONFIGURATION_NAME);
-    try {
-      if (!existing) {
-        await ds.bgpConfigurations.create({
-          metadata: { name: BGP_CONFIGURATION_NAME },
-          spec: TEST_BGP_CONFIGURATION,
-        });
-      } else if (JSON.stringify(existing.spec) !== JSON.stringify(TEST_BGP_CONFIGURATION)) {
-        await ds.bgpConfigurations.update({ ...existing, spec: TEST_BGP_CONFIGURATION });
-      }
-      return;
-    } catch {
-      await sleep(100); // another file raced us
-    }
-  }
+/** The pid of the gobgpd running in a namespace; undefined when there is none. */
+export async function gobgpdPidIn(netns: string): Promise<number | undefined> {
+  const pids = new Set(await netnsPids(netns));
+  return listProcesses().find((p) => p.comm === 'gobgpd' && pids.has(p.pid))?.pid;
 }
 
 /**
