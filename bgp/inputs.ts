@@ -129,15 +129,16 @@ export class BgpInputsSource {
   }
 
   /**
-   * Reads this node's block affinities again (consistently, not from a cache) and gives the
+   * Reads this node's block affinities again (consistently, not from a cache; or takes them from
+   * a caller that just listed them that way: `affinities`) and gives the
    * inputs at once, without the debounce: call after claiming a block so that it is exported now.
    * Never rejects (a failed read is logged; the watch brings the change a little later).
    */
-  async refresh(): Promise<BgpInputs | undefined> {
+  async refresh(affinities?: Resource<BlockAffinitySpec>[]): Promise<BgpInputs | undefined> {
     if (!this.started || this.stopped) return this.last;
     try {
       await this.affinities.relist(
-        async () => (await this.o.ds.blockAffinities.list(labelsForNode(this.o.node))).items,
+        async () => affinities ?? (await this.o.ds.blockAffinities.list(labelsForNode(this.o.node))).items,
       );
     } catch (e) {
       this.o.log.warn({ err: (e as Error).message }, 'BGP inputs: re-reading block affinities failed');

@@ -15,7 +15,7 @@
 import { type IpFamily, parseIp } from '../common/addr.js';
 import type { Datastore } from '../datastore/datastore.js';
 import type { NodeInfo } from '../datastore/resources.js';
-import { NODE_BGP_ANNOTATIONS } from '../datastore/resources.js';
+import { type BlockAffinity, NODE_BGP_ANNOTATIONS } from '../datastore/resources.js';
 import type { Log } from '../felix/log.js';
 import type { RouteTable } from '../felix/routes/route-table.js';
 import type { Route } from '../felix/routes/types.js';
@@ -238,9 +238,9 @@ export class BgpSpeaker {
     return { [BGP_ADDRESS_ANNOTATION[4]]: p[4], [BGP_ADDRESS_ANNOTATION[6]]: p[6] ?? null };
   }
 
-  /** Re-read the datastore now (a block was just claimed: export it without waiting). */
-  refresh(): void {
-    this.inputs.refresh();
+  /** A block was just claimed: export it now (`affinities`: as felix just listed them, not listed again). */
+  refresh(affinities?: BlockAffinity[]): void {
+    this.inputs.refresh(affinities);
   }
 
   status(): { reconciler: ReturnType<BgpReconciler['status']>; learner: ReturnType<BgpLearner['snapshot']> } {

@@ -3,6 +3,7 @@
 // given back by the leak collector disappear then).
 import type { Datastore } from '../datastore/datastore.js';
 import { labelsForNode } from '../datastore/names.js';
+import type { BlockAffinity } from '../datastore/resources.js';
 
 export class AffineBlocks {
   private blocks = new Set<string>();
@@ -10,7 +11,8 @@ export class AffineBlocks {
   constructor(
     private readonly ds: Datastore,
     private readonly node: string,
-    private readonly onChange: (blocks: string[]) => void,
+    /** With the affinities as listed, so others need not list them again. */
+    private readonly onChange: (blocks: string[], affinities: BlockAffinity[]) => void,
   ) {}
 
   has(cidr: string): boolean {
@@ -40,7 +42,7 @@ export class AffineBlocks {
     );
     const changed = next.size !== this.blocks.size || [...next].some((b) => !this.blocks.has(b));
     this.blocks = next;
-    if (changed) this.onChange(this.current());
+    if (changed) this.onChange(this.current(), items);
     return this.current();
   }
 }

@@ -65,9 +65,9 @@ export class Agent {
       ipam: new Ipam(deps.ds),
       routes,
       workloads: new WorkloadTable(),
-      blocks: new AffineBlocks(deps.ds, config.nodeName, (blocks) => {
+      blocks: new AffineBlocks(deps.ds, config.nodeName, (blocks, affinities) => {
         routes.setRoutes('blocks', blackholeRoutes(blocks));
-        this.bgp?.refresh(); // export a new block now, not at the next datastore event
+        this.bgp?.refresh(affinities); // export a new block now, not at the next datastore event
       }),
       annotator: new PodAnnotator(deps.ds, log.child({ part: 'annotations' })),
       locks: new KeyedLock(),
